@@ -1,0 +1,74 @@
+"""The checker interface: a contract is a pure function of the history.
+
+A checker never talks to a node. It reads the merged history (a list of
+event dicts sorted by ``t``, see docs/trace-events.md) and the scenario facts
+in :class:`CheckContext`, and returns a :class:`CheckResult` whose verdict is
+``ok``, ``violated`` or ``unknown``. ``unknown`` means the history cannot
+decide (e.g. no operation completed) and is never reported as a pass, as
+Jepsen keeps ``:unknown`` apart from ``true``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Verdict = Literal["ok", "violated", "unknown"]
+Event = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NodeFacts:
+    """What a checker may know about a node: its role and resolved options.
+
+    Durations in ``options`` are in milliseconds (``timeout: 2500``).
+    """
+
+    name: str
+    role: str
+    kind: Literal["client", "server"]
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """Scenario facts a checker may use besides the history.
+
+    ``faults`` is the resolved schedule: dicts with ``at`` (s), ``fault``,
+    ``target`` and ``until`` (s, or None when the fault is never reverted).
+    ``end`` is when the harness stopped the workload (s since run start).
+    """
+
+    nodes: Mapping[str, NodeFacts]
+    faults: tuple[Mapping[str, Any], ...] = ()
+    duration: float = 0.0
+    end: float = 0.0
+
+    def clients(self) -> list[NodeFacts]:
+        return [n for n in self.nodes.values() if n.kind == "client"]
+
+
+@dataclass
+class CheckResult:
+    """One contract's verdict, the events that prove it, and figures for the report."""
+
+    name: str
+    verdict: Verdict
+    violations: list[dict[str, Any]] = field(default_factory=list)
+    message: str = ""
+    figures: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "verdict": self.verdict,
+            "message": self.message,
+            "violations": self.violations[:100],
+            "violation_count": len(self.violations),
+            "figures": self.figures,
+        }
+
+
+# A checker: (history, context, **params) -> CheckResult
+Checker = Callable[..., CheckResult]

@@ -1,0 +1,154 @@
+"""The role catalogue: which roles exist, what they bind, which options they take.
+
+The scenario loader validates nodes against this table (unknown role or
+option = error), the topology uses ``binds`` and ``connect_port`` to wire
+edges, and the runtime renders options into command-line flags. Keeping it
+in one table is what lets ``--impl ROLE=COMMAND`` hand a user's program the
+exact flags our built-in role would get.
+
+Rendering rules (docs/roles.md):
+
+- a ``duration`` option ``heartbeat: 100ms`` becomes ``--heartbeat-ms 100``;
+- ``int``/``float``/``str`` options ``retries: 3`` become ``--retries 3``;
+- a ``bool`` option ``primary: true`` becomes ``--primary``, ``false`` ``--no-primary``;
+- underscores become dashes (``backoff_max`` -> ``--backoff-max-ms``);
+- binds: ``--bind ENDPOINT`` once per entry of ``binds``, in that order;
+- connects: ``--connect ENDPOINT`` once per edge, in the scenario's order;
+- ``data_dir`` roles get ``--data-dir DIR`` (kept across restarts of the node).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+OptionType = Literal["duration", "int", "float", "str", "bool"]
+
+# The shared vocabulary: one meaning per name across every role.
+OPTION_TYPES: dict[str, OptionType] = {
+    "timeout": "duration",  # reply timeout per attempt (--timeout-ms)
+    "retries": "int",  # sends per request in total
+    "requests": "int",  # requests a client sends before exiting (0 = until stopped)
+    "rate": "float",  # requests per second per client (0 = back to back)
+    "heartbeat": "duration",  # heartbeat interval (--heartbeat-ms)
+    "liveness": "int",  # missed heartbeats before a peer counts as dead
+    "reconnect": "duration",  # reconnect delay / initial back-off (--reconnect-ms)
+    "backoff_max": "duration",  # back-off ceiling (--backoff-max-ms)
+    "service": "str",  # MDP service name
+    "work": "duration",  # simulated work per request (--work-ms)
+    "window": "int",  # async clients: requests in flight
+    "settle": "duration",  # Binary Star client: wait before switching server
+    "poll": "duration",  # Titanic client: wait between titanic.reply polls
+    "dispatch_timeout": "duration",  # Titanic dispatcher: MDP timeout per attempt
+    "ping": "duration",  # Freelance 3: ping interval
+    "ttl": "duration",  # Freelance 3: server time to live
+    "primary": "bool",  # Binary Star: this server is the primary
+    "backup": "bool",  # Binary Star: this server is the backup
+    "fsync": "bool",  # Titanic: fsync before acknowledging (default on)
+    "verbose": "bool",
+}
+
+
+@dataclass(frozen=True)
+class Role:
+    """One runnable role: ``python -m {module}`` plus its wiring."""
+
+    name: str
+    module: str
+    kind: Literal["client", "server"]
+    binds: tuple[str, ...] = ()  # named endpoints, rendered as --bind in this order
+    connect_port: str | None = None  # which bind of the target an edge uses (None = first)
+    options: frozenset[str] = field(default_factory=frozenset)
+    data_dir: bool = False
+    summary: str = ""
+
+    @property
+    def command(self) -> list[str]:
+        return ["{python}", "-m", self.module]
+
+
+_CLIENT = frozenset({"timeout", "retries", "requests", "rate", "verbose"})
+
+
+def _role(name: str, kind: Literal["client", "server"], **kw: object) -> Role:
+    return Role(name=name, module=f"patterns.{name}", kind=kind, **kw)  # type: ignore[arg-type]
+
+
+ROLES: dict[str, Role] = {
+    r.name: r
+    for r in [
+        _role("hello.server", "server", binds=("frontend",), options=frozenset({"work", "verbose"}),
+              summary="plain REP echo server"),
+        _role("hello.client", "client", options=_CLIENT, summary="plain REQ client, no retries"),
+        _role("lazy_pirate.server", "server", binds=("frontend",),
+              options=frozenset({"work", "verbose"}), summary="REP echo server"),
+        _role("lazy_pirate.client", "client", options=_CLIENT,
+              summary="REQ client: timeout, close-and-reopen, retries"),
+        _role("simple_pirate.queue", "server", binds=("frontend", "backend"),
+              options=frozenset({"verbose"}), summary="ROUTER/ROUTER LRU queue"),
+        _role("simple_pirate.worker", "server", connect_port="backend",
+              options=frozenset({"work", "verbose"}), summary="REQ echo worker (READY 0x01)"),
+        _role("paranoid_pirate.queue", "server", binds=("frontend", "backend"),
+              options=frozenset({"heartbeat", "liveness", "verbose"}),
+              summary="PPP queue: heartbeats, worker expiry"),
+        _role("paranoid_pirate.worker", "server", connect_port="backend",
+              options=frozenset({"heartbeat", "liveness", "reconnect", "backoff_max", "work",
+                                 "verbose"}),
+              summary="PPP DEALER worker: heartbeats, back-off"),
+        _role("majordomo.broker", "server", binds=("frontend",),
+              options=frozenset({"heartbeat", "liveness", "verbose"}),
+              summary="MDP 0.1 broker with MMI"),
+        _role("majordomo.worker", "server",
+              options=frozenset({"service", "heartbeat", "liveness", "reconnect", "work",
+                                 "verbose"}),
+              summary="MDP worker (echo)"),
+        _role("majordomo.client", "client", options=_CLIENT | {"service"},
+              summary="synchronous MDP client with retries"),
+        _role("majordomo.async_client", "client", options=_CLIENT | {"service", "window"},
+              summary="pipelined MDP client (DEALER)"),
+        _role("titanic.service", "server",
+              options=frozenset({"heartbeat", "liveness", "reconnect", "dispatch_timeout",
+                                 "fsync", "verbose"}),
+              data_dir=True, summary="TSP: titanic.request/reply/close + dispatcher"),
+        _role("titanic.client", "client", options=_CLIENT | {"service", "poll"}, data_dir=True,
+              summary="TSP client: request, poll reply, close"),
+        _role("binary_star.server", "server", binds=("frontend", "state"), connect_port="state",
+              options=frozenset({"primary", "backup", "heartbeat", "verbose"}),
+              summary="Binary Star echo server (--primary|--backup)"),
+        _role("binary_star.client", "client", options=_CLIENT | {"settle"},
+              summary="Binary Star client: primary first, then backup"),
+        _role("freelance.server1", "server", binds=("frontend",),
+              options=frozenset({"work", "verbose"}), summary="Freelance model 1 REP echo"),
+        _role("freelance.client1", "client", options=_CLIENT,
+              summary="Freelance model 1: REQ, retry then fail over"),
+        _role("freelance.server2", "server", binds=("frontend",),
+              options=frozenset({"work", "verbose"}), summary="Freelance model 2 REP [seq|OK]"),
+        _role("freelance.client2", "client", options=_CLIENT,
+              summary="Freelance model 2: DEALER shotgun"),
+        _role("freelance.server3", "server", binds=("frontend",),
+              options=frozenset({"work", "verbose"}), summary="FLP ROUTER server"),
+        _role("freelance.client3", "client", options=_CLIENT | {"ping", "ttl"},
+              summary="FLP ROUTER client with agent thread"),
+    ]
+}
+
+
+def get_role(name: str) -> Role | None:
+    return ROLES.get(name)
+
+
+def flag_for(option: str) -> str:
+    """The command-line flag an option renders to (``heartbeat`` -> ``--heartbeat-ms``)."""
+    base = "--" + option.replace("_", "-")
+    return base + "-ms" if OPTION_TYPES.get(option) == "duration" else base
+
+
+def render_option(option: str, value: object) -> list[str]:
+    """Flags for one option value; durations arrive here already in milliseconds."""
+    kind = OPTION_TYPES.get(option, "str")
+    flag = flag_for(option)
+    if kind == "bool":
+        return [flag] if value else ["--no-" + option.replace("_", "-")]
+    if kind == "duration":
+        return [flag, str(round(float(value)))]  # type: ignore[arg-type]
+    return [flag, str(value)]
