@@ -104,6 +104,8 @@ ROLES: dict[str, Role] = {
               summary="MDP worker (echo)"),
         _role("majordomo.client", "client", options=_CLIENT | {"service"},
               summary="synchronous MDP client with retries"),
+        _role("majordomo.mmi_probe", "client", options=_CLIENT | {"service"},
+              summary="asks mmi.service about --service; emits mmi events"),
         _role("majordomo.async_client", "client", options=_CLIENT | {"service", "window"},
               summary="pipelined MDP client (DEALER)"),
         _role("titanic.service", "server",

@@ -29,6 +29,7 @@ class NodeFacts:
     role: str
     kind: Literal["client", "server"]
     options: Mapping[str, Any] = field(default_factory=dict)
+    connects: tuple[str, ...] = ()  # target node names, in the scenario's order
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,9 @@ class CheckContext:
     faults: tuple[Mapping[str, Any], ...] = ()
     duration: float = 0.0
     end: float = 0.0
+    # endpoint a client was handed (the proxy's address) -> node bound behind it,
+    # so an ``ok`` event's ``server`` field names the node that answered.
+    endpoint_owner: Mapping[str, str] = field(default_factory=dict)
 
     def clients(self) -> list[NodeFacts]:
         return [n for n in self.nodes.values() if n.kind == "client"]
