@@ -1,0 +1,340 @@
+"""``zchaos``: run, check, list and replay scenarios; serve the embedded Toxiproxy.
+
+Exit codes (DESIGN.md): 0 every outcome matched its ``expect``; 1 at least
+one did not (or the harness failed running it); 2 bad input (scenario file,
+option, ``--impl``), reported as one line per problem and never a traceback;
+130 interrupted (Ctrl-C / SIGTERM), after teardown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+err = Console(stderr=True, highlight=False)
+out = Console(highlight=False)
+
+
+class BadInput(Exception):
+    """Anything the user can fix on the command line or in a file: exit 2."""
+
+
+def _sigterm_as_interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def parse_impls(values: list[str]) -> dict[str, str]:
+    from harness.roles import ROLES
+
+    impls: dict[str, str] = {}
+    for value in values:
+        role, sep, command = value.partition("=")
+        role = role.strip()
+        if not sep or not command.strip():
+            raise BadInput(f"--impl {value!r}: expected ROLE=COMMAND, e.g. "
+                           "--impl lazy_pirate.client='python my_client.py'")
+        if role not in ROLES:
+            import difflib
+
+            close = difflib.get_close_matches(role, ROLES, n=3)
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise BadInput(f"--impl {value!r}: unknown role {role!r}{hint}; "
+                           "`zchaos list --roles` shows them")
+        impls[role] = command.strip()
+    return impls
+
+
+def _load(paths: list[str], keyword: str | None) -> list[Any]:
+    from harness.scenario import ScenarioError, load_paths
+
+    try:
+        scenarios = load_paths(paths)
+    except ScenarioError as exc:
+        raise BadInput(str(exc)) from None
+    except Exception as exc:  # e.g. a ScenarioErrors group
+        errors = getattr(exc, "errors", None)
+        if errors:
+            raise BadInput("\n".join(str(e) for e in errors)) from None
+        raise
+    if keyword:
+        scenarios = [s for s in scenarios if keyword in s.name or fnmatch.fnmatch(s.name, keyword)]
+        if not scenarios:
+            raise BadInput(f"-k {keyword!r} matches no scenario")
+    names = [s.name for s in scenarios]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise BadInput(f"scenario names must be unique in one run: {', '.join(dupes)}")
+    return scenarios
+
+
+def _summary_table(outcomes: list[Any]) -> Table:
+    table = Table(title="zchaos summary", show_lines=False)
+    for col in ("scenario", "verdict", "expected", "contracts", "ops ok/fail/open", "p99 ms",
+                "wall s"):
+        table.add_column(col)
+    for o in outcomes:
+        style = {"pass": "green", "fail": "red", "error": "magenta"}.get(o.verdict, "")
+        contracts = ", ".join(f"{c.name}={c.verdict}" for c in o.contracts) or (o.error or "")
+        ops = o.operations or {}
+        lat = ops.get("latency_ms") or {}
+        p99 = lat.get("p99") if isinstance(lat, dict) else None
+        table.add_row(
+            o.name,
+            f"[{style}]{o.verdict.upper()}[/{style}]",
+            o.expected,
+            contracts,
+            f"{ops.get('ok', 0)}/{ops.get('failed', 0)}/{ops.get('unanswered', 0)}",
+            "-" if p99 is None else f"{p99:.1f}",
+            f"{o.wall_s:.1f}",
+        )
+    return table
+
+
+def run_scenarios(scenarios: list[Any], options: Any) -> int:
+    from harness.session import Session
+
+    outcomes: list[Any] = []
+    previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[status]}"),
+        console=err,
+        transient=False,
+    )
+    try:
+        with Session(options) as session, progress:
+            if session.reaped:
+                err.print(f"reaped leftovers of a dead run: {', '.join(session.reaped)}")
+            for scenario in scenarios:
+                task = progress.add_task(scenario.name, total=scenario.duration, status="")
+                started = time.monotonic()
+                stop = threading.Event()
+
+                def tick(task: Any = task, started: float = started, stop: Any = stop,
+                         total: float = scenario.duration) -> None:
+                    while not stop.wait(0.2):
+                        progress.update(task, completed=min(total, time.monotonic() - started))
+
+                ticker = threading.Thread(target=tick, daemon=True)
+                ticker.start()
+
+                def on_progress(msg: str, task: Any = task) -> None:
+                    progress.update(task, status=msg)
+
+                try:
+                    outcome = session.run(scenario, on_progress)
+                finally:
+                    stop.set()
+                    ticker.join()
+                outcomes.append(outcome)
+                colour = {"pass": "green", "fail": "red"}.get(outcome.verdict, "magenta")
+                progress.update(task, completed=scenario.duration,
+                                status=f"[{colour}]{outcome.verdict.upper()}[/{colour}]")
+                if not err.is_terminal:
+                    err.print(f"{outcome.verdict.upper():5} {scenario.name} "
+                              f"({outcome.wall_s:.1f}s) -> {outcome.report_dir}")
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted: everything started was stopped[/yellow]")
+        if outcomes:
+            out.print(_summary_table(outcomes))
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    out.print(_summary_table(outcomes))
+    run_root = options.report_root / options.run_id
+    _write_run_index(run_root, outcomes)
+    out.print(f"reports: {run_root}")
+    bad = [o for o in outcomes if o.verdict != "pass"]
+    for o in bad:
+        out.print(f"[red]{o.verdict.upper()}[/red] {o.name}: expected {o.expected}; got "
+                  + (", ".join(f"{c.name}={c.verdict}" for c in o.contracts) or str(o.error))
+                  + f"  (replay: zchaos replay {o.report_dir})")
+    return EXIT_MISMATCH if bad else EXIT_OK
+
+
+def _write_run_index(run_root: Path, outcomes: list[Any]) -> None:
+    index = {
+        "scenarios": [
+            {"scenario": o.name, "verdict": o.verdict, "expected": o.expected,
+             "wall_s": round(o.wall_s, 3), "report": str(o.report_dir)}
+            for o in outcomes
+        ],
+        "passed": sum(o.verdict == "pass" for o in outcomes),
+        "total": len(outcomes),
+    }
+    (run_root / "index.json").write_text(json.dumps(index, indent=2))
+
+
+def _options(args: argparse.Namespace, impls: dict[str, str]) -> Any:
+    from harness.runner import RunOptions, new_run_id
+
+    return RunOptions(
+        report_root=Path(args.report_dir),
+        run_id=args.run_id or new_run_id(),
+        runtime=args.runtime,
+        impls=impls,
+        seed=args.seed,
+        image=getattr(args, "image", "zchaos:latest"),
+        toxiproxy_image=getattr(args, "toxiproxy_image", None),
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    impls = parse_impls(args.impl or [])
+    scenarios = _load(args.paths, args.keyword)
+    if args.seed is not None:
+        scenarios = [s.model_copy(update={"seed": args.seed}) for s in scenarios]
+    return run_scenarios(scenarios, _options(args, impls))
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from harness.scenario import ScenarioError, load_scenario
+
+    folder = Path(args.dir)
+    resolved = folder / "scenario.yaml"
+    if not resolved.is_file():
+        raise BadInput(f"{folder}: not a scenario report folder (no scenario.yaml)")
+    try:
+        scenario = load_scenario(resolved)
+    except ScenarioError as exc:
+        raise BadInput(str(exc)) from None
+    impls: dict[str, str] = {}
+    report = folder / "report.json"
+    if report.is_file():
+        try:
+            impls = dict(json.loads(report.read_text()).get("impls") or {})
+        except ValueError:
+            pass
+    impls.update(parse_impls(args.impl or []))
+    if args.report_dir is None:
+        args.report_dir = str(folder.parent.parent)
+    return run_scenarios([scenario], _options(args, impls))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from harness.scenario import check_paths
+
+    code, lines = check_paths(args.paths)
+    for line in lines:
+        (err if code else out).print(line, markup=False)
+    return code
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    if args.roles:
+        from harness.roles import ROLES, flag_for
+
+        table = Table(title="roles")
+        for col in ("role", "kind", "binds", "options", "what"):
+            table.add_column(col)
+        for role in ROLES.values():
+            table.add_row(role.name, role.kind, ", ".join(role.binds),
+                          " ".join(flag_for(o) for o in sorted(role.options)), role.summary)
+        out.print(table)
+        return EXIT_OK
+    scenarios = _load(args.paths or ["scenarios"], args.keyword)
+    table = Table(title="scenarios")
+    for col in ("scenario", "pattern", "duration", "expect", "description"):
+        table.add_column(col)
+    for s in scenarios:
+        exp = "pass" if s.expect.outcome == "pass" else "violated: " + ", ".join(s.expect.violated)
+        table.add_row(s.name, s.pattern, f"{s.duration:g}s", exp, s.description)
+    out.print(table)
+    return EXIT_OK
+
+
+def cmd_toxiproxy_server(args: argparse.Namespace) -> int:
+    from harness.toxiproxy.server import main as server_main
+
+    return int(server_main(["--host", args.host, "--port", str(args.port)]) or 0)
+
+
+def _add_run_options(p: argparse.ArgumentParser, report_default: str | None) -> None:
+    p.add_argument("--runtime", choices=["local", "docker"], default="local",
+                   help="where nodes run (default: local processes)")
+    p.add_argument("--impl", action="append", metavar="ROLE=COMMAND",
+                   help="run COMMAND (plus the role's usual options) instead of a built-in role")
+    p.add_argument("--report-dir", default=report_default, metavar="DIR",
+                   help="where reports go (default: reports/)")
+    p.add_argument("--run-id", help="name of the run folder (default: timestamp-pid)")
+    p.add_argument("--seed", type=int, help="override every scenario's seed")
+    p.add_argument("--image", default="zchaos:latest", help="docker runtime: node image")
+    p.add_argument("--toxiproxy-image", default=None,
+                   help="docker runtime: Toxiproxy image (default: the real Toxiproxy)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="zchaos",
+        description=(
+            "Run the ZeroMQ Guide's patterns behind Toxiproxy, break them, check contracts."
+        ),
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run scenarios (files or folders)")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument("-k", dest="keyword", help="only scenarios whose name contains this")
+    _add_run_options(p, "reports")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("check", help="validate scenario files without running them")
+    p.add_argument("paths", nargs="+", metavar="PATH")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("list", help="list scenarios (default: scenarios/) or roles")
+    p.add_argument("paths", nargs="*", metavar="PATH")
+    p.add_argument("-k", dest="keyword")
+    p.add_argument("--roles", action="store_true", help="list the built-in roles and options")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("replay", help="run a saved scenario report folder again")
+    p.add_argument("dir", metavar="DIR")
+    _add_run_options(p, None)
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("toxiproxy-server", help="serve the embedded Toxiproxy-compatible API")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8474)
+    p.set_defaults(func=cmd_toxiproxy_server)
+
+    try:
+        from harness import cli_docker
+    except ImportError:
+        cli_docker = None  # type: ignore[assignment]
+    if cli_docker is not None:
+        cli_docker.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except BadInput as exc:
+        for line in str(exc).splitlines():
+            err.print(f"zchaos: {line}", markup=False)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,225 @@
+"""Nodes as child processes on 127.0.0.1, each in its own process group.
+
+A process group per node means a signal reaches the role and anything it
+spawned (a user's ``--impl`` may be a shell script), and SIGSTOP freezes the
+whole node. Output goes to ``logs/<node>.log`` (appended across restarts, with
+a marker line per start). Every group is recorded in the reaper's ledger so a
+SIGKILLed harness leaves nothing for long: the next run reaps it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+from harness.reaper import ledger_for, reap_dead_runs
+from harness.runtime.base import NodeSpec, Runtime
+
+LOOPBACK = "127.0.0.1"
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    """A TCP port that was free a moment ago (the kernel's choice for port 0)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class _Proc:
+    spec: NodeSpec
+    popen: subprocess.Popen[bytes] | None = None
+    log: IO[bytes] | None = None
+    paused: bool = False
+    starts: int = 0
+    reported_exit: bool = field(default=False)
+
+
+class LocalRuntime(Runtime):
+    """The default runtime: fast, no dependencies beyond Python and libzmq."""
+
+    name = "local"
+
+    def __init__(self, toxiproxy_url: str, state_dir: Path) -> None:
+        self._toxiproxy_url = toxiproxy_url
+        self._state_dir = state_dir
+        self._ports: dict[tuple[str, str], int] = {}
+        self._procs: dict[str, _Proc] = {}
+        self._ledger = ledger_for(state_dir)
+        self._run_dir: Path | None = None
+
+    # -- setup and addresses -------------------------------------------------
+    def setup(self, run_dir: Path, run_id: str) -> None:
+        self._run_dir = run_dir
+        (run_dir / "logs").mkdir(parents=True, exist_ok=True)
+        reap_dead_runs(self._state_dir)
+
+    def toxiproxy_url(self) -> str:
+        return self._toxiproxy_url
+
+    def _port(self, node: str, port_name: str) -> int:
+        key = (node, port_name)
+        if key not in self._ports:
+            self._ports[key] = free_port()
+        return self._ports[key]
+
+    def bind_endpoint(self, node: str, port_name: str) -> str:
+        return f"tcp://{LOOPBACK}:{self._port(node, port_name)}"
+
+    def upstream_address(self, node: str, port_name: str) -> str:
+        return f"{LOOPBACK}:{self._port(node, port_name)}"
+
+    def probe_address(self, node: str, port_name: str) -> tuple[str, int] | None:
+        """Where the harness can TCP-probe that a server has bound its port."""
+        return (LOOPBACK, self._port(node, port_name))
+
+    def proxy_listen(self) -> str:
+        return f"{LOOPBACK}:0"
+
+    def proxy_endpoint(self, listen: str) -> str:
+        port = listen.rsplit(":", 1)[1]
+        return f"tcp://{LOOPBACK}:{port}"
+
+    # -- lifecycle -----------------------------------------------------------
+    def start(self, spec: NodeSpec) -> None:
+        proc = self._procs.get(spec.name)
+        if proc is not None and proc.popen is not None and proc.popen.poll() is None:
+            raise RuntimeError(f"node {spec.name} is already running")
+        if proc is None:
+            proc = _Proc(spec=spec)
+            self._procs[spec.name] = proc
+        proc.spec = spec
+        assert self._run_dir is not None, "setup() first"
+        if proc.log is None:
+            proc.log = open(self._run_dir / "logs" / f"{spec.name}.log", "ab")  # noqa: SIM115
+        argv = [sys.executable if a == "{python}" else a for a in spec.argv]
+        env = {**os.environ, **spec.env}
+        proc.log.write(f"--- zchaos: start #{proc.starts + 1}: {' '.join(argv)}\n".encode())
+        proc.log.flush()
+        if spec.data_dir is not None:
+            spec.data_dir.mkdir(parents=True, exist_ok=True)
+        proc.popen = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=proc.log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            cwd=os.getcwd(),
+        )
+        proc.starts += 1
+        proc.paused = False
+        proc.reported_exit = False
+        self._ledger.add(proc.popen.pid, f"node {spec.name}")
+
+    def starts(self, node: str) -> int:
+        proc = self._procs.get(node)
+        return proc.starts if proc else 0
+
+    def _signal(self, node: str, sig: signal.Signals) -> bool:
+        proc = self._procs.get(node)
+        if proc is None or proc.popen is None or proc.popen.poll() is not None:
+            return False
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.popen.pid, sig)
+        return True
+
+    def _reap(self, proc: _Proc, timeout: float) -> bool:
+        assert proc.popen is not None
+        try:
+            proc.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return False
+        # The role is gone; kill anything it left in its group, then forget it.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.popen.pid, signal.SIGKILL)
+        self._ledger.remove(proc.popen.pid)
+        return True
+
+    def stop(self, node: str, timeout: float = 5.0) -> None:
+        proc = self._procs.get(node)
+        if proc is None or proc.popen is None:
+            return
+        if proc.popen.poll() is None:
+            self._signal(node, signal.SIGTERM)
+            if proc.paused:
+                self._signal(node, signal.SIGCONT)
+                proc.paused = False
+            if not self._reap(proc, timeout):
+                self.kill(node)
+        else:
+            self._reap(proc, 0)
+
+    def kill(self, node: str) -> None:
+        proc = self._procs.get(node)
+        if proc is None or proc.popen is None:
+            return
+        self._signal(node, signal.SIGKILL)
+        self._reap(proc, 5.0)
+        proc.paused = False
+
+    def pause(self, node: str) -> None:
+        if self._signal(node, signal.SIGSTOP):
+            self._procs[node].paused = True
+
+    def resume(self, node: str) -> None:
+        if self._signal(node, signal.SIGCONT):
+            self._procs[node].paused = False
+
+    def is_running(self, node: str) -> bool:
+        proc = self._procs.get(node)
+        return proc is not None and proc.popen is not None and proc.popen.poll() is None
+
+    def is_paused(self, node: str) -> bool:
+        proc = self._procs.get(node)
+        return bool(proc and proc.paused and self.is_running(node))
+
+    def exit_code(self, node: str) -> int | None:
+        proc = self._procs.get(node)
+        if proc is None or proc.popen is None:
+            return None
+        return proc.popen.poll()
+
+    def poll_exits(self) -> list[tuple[str, int]]:
+        """Nodes that exited since the last call (on their own or by a fault), with status."""
+        exited: list[tuple[str, int]] = []
+        for name, proc in self._procs.items():
+            if proc.popen is None or proc.reported_exit:
+                continue
+            code = proc.popen.poll()
+            if code is not None:
+                proc.reported_exit = True
+                exited.append((name, code))
+        return exited
+
+    def teardown(self) -> None:
+        live = [p for p in self._procs.values() if p.popen is not None and p.popen.poll() is None]
+        for proc in live:
+            assert proc.popen is not None
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.popen.pid, signal.SIGTERM)
+                os.killpg(proc.popen.pid, signal.SIGCONT)
+        deadline = time.monotonic() + 2.0
+        for proc in live:
+            assert proc.popen is not None
+            if not self._reap(proc, max(0.0, deadline - time.monotonic())):
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.popen.pid, signal.SIGKILL)
+                self._reap(proc, 5.0)
+        for proc in self._procs.values():
+            if proc.popen is not None:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(proc.popen.pid, signal.SIGKILL)
+                self._ledger.remove(proc.popen.pid)
+            if proc.log is not None:
+                with contextlib.suppress(OSError):
+                    proc.log.close()
+                proc.log = None
