@@ -26,6 +26,8 @@ EXIT_OK, EXIT_MISMATCH, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 err = Console(stderr=True, highlight=False)
 out = Console(highlight=False)
+if not out.is_terminal:  # CI logs: wide enough that the summary table stays readable
+    out = Console(highlight=False, width=160)
 
 
 class BadInput(Exception):
@@ -89,8 +91,8 @@ def _summary_table(outcomes: list[Any]) -> Table:
         style = {"pass": "green", "fail": "red", "error": "magenta"}.get(o.verdict, "")
         contracts = ", ".join(f"{c.name}={c.verdict}" for c in o.contracts) or (o.error or "")
         ops = o.operations or {}
-        lat = ops.get("latency_ms") or {}
-        p99 = lat.get("p99") if isinstance(lat, dict) else None
+        lat = ops.get("latency") or {}
+        p99 = lat.get("p99_ms") if isinstance(lat, dict) else None
         table.add_row(
             o.name,
             f"[{style}]{o.verdict.upper()}[/{style}]",

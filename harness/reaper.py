@@ -102,8 +102,8 @@ def reap_dead_runs(state_dir: Path) -> list[str]:
             ledger.unlink(missing_ok=True)
             continue
         owner = int(doc.get("harness_pid", -1))
-        if owner != os.getpid() and is_same_process(owner, doc.get("harness_start")):
-            continue  # that harness is still running: its processes are not ours to touch
+        if owner == os.getpid() or is_same_process(owner, doc.get("harness_start")):
+            continue  # a live harness (maybe this one): its processes are not ours to touch
         for group in doc.get("groups", []):
             pid = int(group["pid"])
             if is_same_process(pid, group.get("start")):
@@ -111,6 +111,5 @@ def reap_dead_runs(state_dir: Path) -> list[str]:
                     os.killpg(pid, signal.SIGCONT)
                     os.killpg(pid, signal.SIGKILL)
                 reaped.append(f"{group.get('what', '?')} (pid {pid})")
-        if owner != os.getpid():
-            ledger.unlink(missing_ok=True)
+        ledger.unlink(missing_ok=True)
     return reaped

@@ -1,0 +1,75 @@
+"""Ctrl-C (SIGINT) or SIGTERM in the middle of a run leaves no process behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harness.reaper import is_same_process
+from tests.integration.conftest import ROOT
+
+SCENARIO = """\
+name: long-steady
+pattern: lazy_pirate
+duration: 30s
+nodes:
+  server: {role: lazy_pirate.server}
+  client: {role: lazy_pirate.client, connect: [server], requests: 0, rate: 50, timeout: 500ms}
+contracts: [replies_match_requests]
+expect: pass
+"""
+
+
+def _ledger_groups(state: Path) -> list[dict]:
+    groups: list[dict] = []
+    for path in state.glob("*.json"):
+        try:
+            groups += json.loads(path.read_text())["groups"]
+        except (OSError, ValueError, KeyError):
+            pass
+    return groups
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_leaves_nothing(tmp_path: Path, sig: signal.Signals) -> None:
+    scenario = tmp_path / "long.yaml"
+    scenario.write_text(SCENARIO)
+    reports = tmp_path / "reports"
+    state = reports / ".zchaos-live"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "run", str(scenario), "--report-dir", str(reports),
+         "--run-id", "int"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        groups: list[dict] = []
+        while time.monotonic() < deadline:
+            groups = _ledger_groups(state)
+            if len(groups) >= 3:  # toxiproxy, server, client
+                break
+            time.sleep(0.05)
+        assert len(groups) >= 3, f"nodes never started: {groups}"
+        os.kill(proc.pid, sig)
+        code = proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert code == 130, proc.stderr.read() if proc.stderr else ""
+    for group in groups:
+        pid = int(group["pid"])
+        alive = is_same_process(pid, group.get("start"))
+        if alive:
+            state_line = Path(f"/proc/{pid}/stat").read_text()
+            alive = state_line[state_line.rfind(")") + 2] != "Z"
+        assert not alive, f"{group['what']} (pid {pid}) survived the interrupt"
+    assert not _ledger_groups(state), "the ledger was not cleared"
