@@ -233,8 +233,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     from harness.scenario import check_paths
 
     code, lines = check_paths(args.paths)
-    for line in lines:
-        (err if code else out).print(line, markup=False)
+    for line in lines:  # plain prints: one problem per line, never wrapped
+        print(line, file=sys.stderr if code else sys.stdout)
     return code
 
 
@@ -332,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except BadInput as exc:
         for line in str(exc).splitlines():
-            err.print(f"zchaos: {line}", markup=False)
+            print(f"zchaos: {line}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

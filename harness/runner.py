@@ -193,6 +193,11 @@ class ScenarioRun:
         sc = self.scenario
         rt = self.runtime
         rt.setup(self.run_dir, self.options.run_id)
+        if self.toxi is None:
+            # The docker runtime brings its own Toxiproxy container per run.
+            from harness.toxiproxy.client import ToxiproxyHandle
+
+            self.toxi = ToxiproxyHandle(rt.toxiproxy_url())
         self.wiring = build_wiring(sc, rt, self.toxi)
         nemesis = Nemesis(rt, self.toxi, self.spec_for, self.log.emit)
         schedule = Schedule(list(sc.faults))

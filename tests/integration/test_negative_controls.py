@@ -1,0 +1,37 @@
+"""Negative controls: each contract must flag a deliberately broken implementation.
+
+Each row swaps one role for a broken program under ``tests/negative/`` with
+``--impl`` and runs a scenario that passes with our implementation. The run
+must exit 1 and name the contract as violated, in the summary and in
+``report.json``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.conftest import ROOT
+
+NEGATIVE = ROOT / "tests" / "negative"
+SCENARIOS = ROOT / "scenarios"
+
+# (role replaced, broken program, scenario, contract that must be violated)
+CONTROLS = [
+    ("lazy_pirate.client", "broken_lazy_pirate_client.py",
+     "lazy_pirate/lazy-pirate-reply-latency.yaml", "replies_match_requests"),
+]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("role", "program", "scenario", "contract"), CONTROLS,
+                         ids=[c[1].removesuffix(".py") for c in CONTROLS])
+def test_broken_implementation_is_flagged(cli, role: str, program: str, scenario: str,
+                                          contract: str) -> None:
+    res = cli("run", "--impl", f"{role}=python {NEGATIVE / program}", str(SCENARIOS / scenario))
+    assert res.code == 1, res.stdout + res.stderr
+    (report,) = res.reports().values()
+    verdicts = {c["name"]: c["verdict"] for c in report["contracts"]}
+    assert verdicts[contract] == "violated", verdicts
+    assert report["verdict"] == "fail"
+    assert f"{contract}=violated" in res.stdout
+    assert report["impls"] == {role: f"python {NEGATIVE / program}"}
