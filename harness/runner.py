@@ -298,7 +298,11 @@ class ScenarioRun:
         from harness.checkers import run_contract
         from harness.report.writer import write_reports
 
-        events = hist.merge_files(sorted(self.trace_dir.glob("*.jsonl")))
+        stats = hist.ReadStats()
+        events = hist.merge_files(sorted(self.trace_dir.glob("*.jsonl")), stats=stats)
+        # Torn lines (a SIGKILLed node) and garbage from a user's node are skipped, not fatal.
+        self.timing_trace = {"events": stats.events, "skipped_lines": stats.skipped,
+                             "skipped_by_file": stats.skipped_by_file}
         hist.write_jsonl(events, self.run_dir / "history.jsonl")
         ctx = self._context(end)
         results: list[CheckResult] = []
@@ -333,6 +337,7 @@ class ScenarioRun:
             exits=self.exits,
             starts=self.starts,
             wiring=self.wiring,
+            trace_stats=self.timing_trace,
         )
         return outcome
 

@@ -34,6 +34,7 @@ def build_report(
     exits: dict[str, list[int]],
     starts: dict[str, int],
     wiring: Any,
+    trace_stats: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "report_version": REPORT_VERSION,
@@ -66,6 +67,7 @@ def build_report(
             else {}
         ),
         "impls": dict(options.impls),
+        "trace": trace_stats or {},
         "replay": f"zchaos replay {outcome.report_dir}",
         "python": sys.version.split()[0],
         "platform": platform.platform(),
