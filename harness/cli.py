@@ -64,13 +64,8 @@ def _load(paths: list[str], keyword: str | None) -> list[Any]:
 
     try:
         scenarios = load_paths(paths)
-    except ScenarioError as exc:
+    except ScenarioError as exc:  # ScenarioErrors too: str() is one line per problem
         raise BadInput(str(exc)) from None
-    except Exception as exc:  # e.g. a ScenarioErrors group
-        errors = getattr(exc, "errors", None)
-        if errors:
-            raise BadInput("\n".join(str(e) for e in errors)) from None
-        raise
     if keyword:
         scenarios = [s for s in scenarios if keyword in s.name or fnmatch.fnmatch(s.name, keyword)]
         if not scenarios:
@@ -234,7 +229,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     code, lines = check_paths(args.paths)
     for line in lines:  # plain prints: one problem per line, never wrapped
-        print(line, file=sys.stderr if code else sys.stdout)
+        print(line, file=sys.stdout if line.startswith("ok ") else sys.stderr)
     return code
 
 

@@ -25,8 +25,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from harness.checkers.base import CheckContext, CheckResult, NodeFacts
 from harness.nemesis import Nemesis, Schedule
 from harness.roles import ROLES
@@ -166,8 +164,7 @@ class ScenarioRun:
         wall0 = time.monotonic()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.trace_dir.mkdir(exist_ok=True)
-        resolved = self.scenario.to_resolved_dict()
-        (self.run_dir / "scenario.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+        (self.run_dir / "scenario.yaml").write_text(self.scenario.to_resolved_yaml())
         self.t0 = time.monotonic()
         self.log = HarnessLog(self.trace_dir / "harness.jsonl", self.t0)
         error: str | None = None
