@@ -1,0 +1,161 @@
+"""Proxy and toxic definitions as the API receives them, validated.
+
+Toxiproxy decodes request bodies into typed Go structs: a wrong JSON type is a
+400 "bad request body", unknown keys are ignored, absent keys keep their
+defaults. These functions do the same on the parsed JSON, so malformed input
+never reaches the data path.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.toxiproxy import errors
+from harness.toxiproxy.toxics import REGISTRY
+
+STREAMS = ("upstream", "downstream")
+_seq = itertools.count(1)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def expect_object(body: Any) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise errors.BAD_REQUEST_BODY.with_detail("expected a JSON object")
+    return body
+
+
+def optional_str(body: dict[str, Any], key: str, default: str) -> str:
+    value = body.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise errors.BAD_REQUEST_BODY.with_detail(f"{key} must be a string")
+    return value
+
+
+def optional_bool(body: dict[str, Any], key: str, default: bool) -> bool:
+    value = body.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise errors.BAD_REQUEST_BODY.with_detail(f"{key} must be a boolean")
+    return value
+
+
+@dataclass
+class ProxyFields:
+    """The fields of a proxy create/update request."""
+
+    name: str
+    listen: str
+    upstream: str
+    enabled: bool
+
+
+def parse_proxy(body: Any, where: str = "") -> ProxyFields:
+    """A new proxy: ``name`` and ``upstream`` required, ``listen`` defaults to port 0."""
+    body = expect_object(body)
+    name = optional_str(body, "name", "")
+    listen = optional_str(body, "listen", "")
+    upstream = optional_str(body, "upstream", "")
+    enabled = optional_bool(body, "enabled", True)
+    if not name:
+        raise errors.MISSING_FIELD.with_detail("name" + where)
+    if not upstream:
+        raise errors.MISSING_FIELD.with_detail("upstream" + where)
+    return ProxyFields(name, listen or "127.0.0.1:0", upstream, enabled)
+
+
+def parse_proxy_update(body: Any, current: ProxyFields) -> ProxyFields:
+    """An update: every field defaults to the proxy's current value."""
+    body = expect_object(body)
+    return ProxyFields(
+        current.name,
+        optional_str(body, "listen", current.listen),
+        optional_str(body, "upstream", current.upstream),
+        optional_bool(body, "enabled", current.enabled),
+    )
+
+
+def _parse_attributes(raw: Any, base: dict[str, int], fields: tuple[str, ...]) -> dict[str, int]:
+    if raw is None:
+        return dict(base)
+    if not isinstance(raw, dict):
+        raise errors.BAD_REQUEST_BODY.with_detail("attributes must be an object")
+    attrs = dict(base)
+    for key in fields:
+        if key in raw and raw[key] is not None:
+            if not _is_int(raw[key]):
+                raise errors.BAD_REQUEST_BODY.with_detail(f"attribute {key} must be an integer")
+            attrs[key] = raw[key]
+    return attrs
+
+
+def _parse_toxicity(raw: Any, default: float) -> float:
+    if raw is None:
+        return default
+    if not _is_number(raw):
+        raise errors.BAD_REQUEST_BODY.with_detail("toxicity must be a number")
+    return float(raw)
+
+
+@dataclass
+class ToxicSpec:
+    """A toxic on a proxy: what the API lists. ``seq`` orders the chain."""
+
+    name: str
+    type: str
+    stream: str
+    toxicity: float
+    attributes: dict[str, int]
+    seq: int = field(default_factory=lambda: next(_seq))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "attributes": dict(self.attributes),
+            "name": self.name,
+            "type": self.type,
+            "stream": self.stream,
+            "toxicity": self.toxicity,
+        }
+
+
+def parse_toxic(body: Any, taken: Callable[[str], bool]) -> ToxicSpec:
+    """A new toxic, checked in Toxiproxy's order: body, stream, type, name, attributes.
+
+    ``taken(name)`` says whether the proxy already has a toxic of that name.
+    """
+    body = expect_object(body)
+    name = optional_str(body, "name", "")
+    type_name = optional_str(body, "type", "")
+    stream = optional_str(body, "stream", "downstream") or "downstream"
+    toxicity = _parse_toxicity(body.get("toxicity"), 1.0)
+    if stream.lower() not in STREAMS:
+        raise errors.INVALID_STREAM
+    stream = stream.lower()
+    toxic_cls = REGISTRY.get(type_name)
+    if toxic_cls is None:
+        raise errors.INVALID_TOXIC_TYPE
+    name = name or f"{type_name}_{stream}"
+    if taken(name):
+        raise errors.TOXIC_EXISTS
+    attrs = _parse_attributes(body.get("attributes"), toxic_cls.defaults(), toxic_cls.fields)
+    return ToxicSpec(name, type_name, stream, toxicity, attrs)
+
+
+def parse_toxic_update(body: Any, current: ToxicSpec) -> tuple[dict[str, int], float]:
+    """New attributes (merged over the current ones) and toxicity."""
+    body = expect_object(body)
+    toxic_cls = REGISTRY[current.type]
+    attrs = _parse_attributes(body.get("attributes"), current.attributes, toxic_cls.fields)
+    return attrs, _parse_toxicity(body.get("toxicity"), current.toxicity)
