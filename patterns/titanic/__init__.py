@@ -1,0 +1,1 @@
+"""Titanic (RFC 9/TSP): disconnected, disk-backed request-reply on top of Majordomo."""

@@ -1,0 +1,157 @@
+"""DockerRuntime decisions that need no engine: names, owners, reaping, Toxiproxy choice."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.reaper import process_start_time
+from harness.runtime.docker import (
+    LABEL_INSTANCE,
+    LABEL_MANAGED,
+    LABEL_OWNER_HOST,
+    LABEL_OWNER_PID,
+    LABEL_OWNER_START,
+    REAL_TOXIPROXY_IMAGE,
+    DockerRuntime,
+    owner_alive,
+    reap_dead_runs,
+    safe_name,
+)
+
+
+@given(st.text())
+def test_safe_name_is_always_a_valid_docker_name(text: str) -> None:
+    name = safe_name(text)
+    assert name
+    assert name[0].isalnum() and name[0].isascii()
+    assert all((c.isalnum() and c.isascii()) or c in "_.-" for c in name)
+
+
+def dead_pid() -> int:
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    return int(proc.stdout)
+
+
+def owner(pid: int, start: int | None, host: str | None = None) -> dict[str, str]:
+    return {LABEL_OWNER_PID: str(pid), LABEL_OWNER_START: "" if start is None else str(start),
+            LABEL_OWNER_HOST: host or socket.gethostname()}
+
+
+def test_owner_alive_checks_pid_start_time_and_host() -> None:
+    me = os.getpid()
+    assert owner_alive(owner(me, process_start_time(me)))
+    assert not owner_alive(owner(me, (process_start_time(me) or 0) + 1)), "a reused pid"
+    assert not owner_alive(owner(dead_pid(), None))
+    assert owner_alive(owner(dead_pid(), None, host="another-host")), "never judge other hosts"
+    assert not owner_alive({LABEL_OWNER_PID: "garbage", LABEL_OWNER_HOST: socket.gethostname()})
+
+
+@dataclass
+class FakeResource:
+    name: str
+    labels: dict[str, str]
+    removed: bool = False
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        return {"Labels": self.labels}
+
+    def remove(self, **_: Any) -> None:
+        self.removed = True
+
+
+@dataclass
+class FakeCollection:
+    items: list[FakeResource] = field(default_factory=list)
+
+    def list(self, **_: Any) -> list[FakeResource]:
+        return [i for i in self.items if LABEL_MANAGED in i.labels]
+
+
+class FakeClient:
+    def __init__(self, containers: list[FakeResource], networks: list[FakeResource],
+                 volumes: list[FakeResource]) -> None:
+        self.containers = FakeCollection(containers)
+        self.networks = FakeCollection(networks)
+        self.volumes = FakeCollection(volumes)
+
+
+def test_reaper_removes_only_dead_owners_unless_everything() -> None:
+    me = os.getpid()
+    live = {LABEL_MANAGED: "1", LABEL_INSTANCE: "live", **owner(me, process_start_time(me))}
+    dead = {LABEL_MANAGED: "1", LABEL_INSTANCE: "dead", **owner(dead_pid(), None)}
+    stack = {LABEL_MANAGED: "1", "zchaos.stack": "demo"}  # a `zchaos compose` stack
+    things = {kind: [FakeResource(f"{kind}-{n}", dict(lbl)) for n, lbl in
+                     (("live", live), ("dead", dead), ("stack", stack))]
+              for kind in ("c", "n", "v")}
+    client = FakeClient(things["c"], things["n"], things["v"])
+    report = reap_dead_runs(client)
+    assert report.containers == ["c-dead"]
+    assert report.networks == ["n-dead"]
+    assert report.volumes == ["v-dead"]
+    everything = reap_dead_runs(client, everything=True, keep_instance="live")
+    assert sorted(everything.containers) == ["c-dead", "c-stack"]
+
+
+class FakeImages:
+    def __init__(self, present: set[str], pull_ok: bool) -> None:
+        self.present = present
+        self.pull_ok = pull_ok
+        self.pulled: list[str] = []
+
+    def get(self, name: str) -> object:
+        from docker.errors import ImageNotFound
+
+        if name not in self.present:
+            raise ImageNotFound(name)
+        return object()
+
+    def pull(self, name: str) -> object:
+        self.pulled.append(name)
+        if not self.pull_ok:
+            raise RuntimeError("registry unreachable")
+        return object()
+
+
+@pytest.mark.parametrize(
+    ("wanted", "present", "pull_ok", "expect_image", "expect_embedded"),
+    [
+        ("embedded", set(), False, "zchaos:latest", True),
+        ("zchaos:latest", set(), False, "zchaos:latest", True),
+        (None, {REAL_TOXIPROXY_IMAGE}, False, REAL_TOXIPROXY_IMAGE, False),
+        (None, set(), True, REAL_TOXIPROXY_IMAGE, False),
+        (None, set(), False, "zchaos:latest", True),  # no registry: fall back
+        ("my/toxiproxy:1", {"my/toxiproxy:1"}, False, "my/toxiproxy:1", False),
+    ],
+)
+def test_toxiproxy_choice(wanted: str | None, present: set[str], pull_ok: bool,
+                          expect_image: str, expect_embedded: bool) -> None:
+    client = type("C", (), {})()
+    client.images = FakeImages(present, pull_ok)
+    rt = DockerRuntime(image="zchaos:latest", toxiproxy_image=wanted, client=client)
+    image, command = rt._toxiproxy_command()
+    assert image == expect_image
+    assert (command[:2] == ["zchaos", "toxiproxy-server"]) is expect_embedded
+    if not expect_embedded:
+        assert "-host=0.0.0.0" in command
+    if wanted == "embedded":
+        assert client.images.pulled == [], "embedded never contacts a registry"
+
+
+def test_addresses_need_setup_first() -> None:
+    rt = DockerRuntime(client=object())
+    with pytest.raises(RuntimeError, match="setup"):
+        rt.upstream_address("server", "frontend")
+    with pytest.raises(RuntimeError, match="setup"):
+        rt.toxiproxy_url()
+    rt.teardown()  # nothing set up: a no-op, never raises

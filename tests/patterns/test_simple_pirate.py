@@ -1,0 +1,279 @@
+"""Simple Pirate: READY framing, LRU dispatch, worker loss, garbage robustness.
+
+The queue and workers run in threads of this process; peers that misbehave
+are raw zmq sockets, so each test controls the frames exactly.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import zmq
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from patterns.lazy_pirate.client import LazyPirateClient
+from patterns.simple_pirate import READY
+from patterns.simple_pirate.queue import SimplePirateQueue
+from patterns.simple_pirate.worker import SimplePirateWorker
+
+ANY = "tcp://127.0.0.1:*"
+
+
+class Running:
+    """Runs ``target.run(stop)`` in a daemon thread; ``close`` stops and joins it."""
+
+    def __init__(self, target) -> None:
+        self.target = target
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=target.run, args=(self.stop,), daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.target.close()
+
+
+@pytest.fixture
+def ctx() -> Iterator[zmq.Context]:
+    context = zmq.Context()
+    yield context
+    context.destroy(linger=0)
+
+
+@pytest.fixture
+def running() -> Iterator:
+    started: list[Running] = []
+
+    def start(target):
+        r = Running(target)
+        started.append(r)
+        return target
+
+    yield start
+    for r in reversed(started):
+        r.close()
+
+
+def recv(sock: zmq.Socket, timeout_ms: int = 3000) -> list[bytes]:
+    assert sock.poll(timeout_ms, zmq.POLLIN), "nothing arrived"
+    return sock.recv_multipart()
+
+
+def test_worker_says_ready_as_one_byte_then_echoes_the_envelope(ctx, running) -> None:
+    queue = ctx.socket(zmq.ROUTER)
+    queue.linger = 0
+    try:
+        queue.bind(ANY)
+        endpoint = queue.getsockopt_string(zmq.LAST_ENDPOINT)
+        worker = running(SimplePirateWorker(endpoint, context=ctx))
+        ident, empty, ready = recv(queue)
+        assert (ident, empty, ready) == (worker.identity, b"", b"\x01")
+        assert len(ident) == 9 and ident.decode().isprintable()
+        queue.send_multipart([ident, b"", b"CLIENT", b"", b"client:1"])
+        assert recv(queue) == [ident, b"", b"CLIENT", b"", b"client:1"]
+    finally:
+        queue.close(linger=0)
+
+
+def test_queue_routes_request_to_worker_and_reply_back(ctx, running) -> None:
+    q = running(SimplePirateQueue(ANY, ANY, context=ctx))
+    worker = ctx.socket(zmq.REQ)
+    client = ctx.socket(zmq.REQ)
+    try:
+        for s in (worker, client):
+            s.linger = 0
+        worker.setsockopt(zmq.IDENTITY, b"W1")
+        worker.connect(q.backend_endpoint)
+        worker.send(READY)
+        client.connect(q.frontend_endpoint)
+        client.send(b"client:1")
+        cid, empty, body = recv(worker)
+        assert (empty, body) == (b"", b"client:1")
+        worker.send_multipart([cid, b"", b"client:1"])
+        assert recv(client) == [b"client:1"]
+    finally:
+        worker.close(linger=0)
+        client.close(linger=0)
+
+
+def test_requests_go_to_the_least_recently_used_worker(ctx, running) -> None:
+    q = running(SimplePirateQueue(ANY, ANY, context=ctx))
+    workers = []
+    client = ctx.socket(zmq.DEALER)
+    client.linger = 0
+    try:
+        for name in (b"A", b"B"):
+            w = ctx.socket(zmq.REQ)
+            w.linger = 0
+            w.setsockopt(zmq.IDENTITY, name)
+            w.connect(q.backend_endpoint)
+            w.send(READY)
+            workers.append(w)
+            # wait until the queue knows it, so the FIFO order is A then B
+            deadline = time.monotonic() + 3
+            while name not in q.idle and time.monotonic() < deadline:
+                time.sleep(0.005)
+        client.connect(q.frontend_endpoint)
+        client.send_multipart([b"", b"r1"])
+        client.send_multipart([b"", b"r2"])
+        assert recv(workers[0])[2] == b"r1"
+        assert recv(workers[1])[2] == b"r2"
+    finally:
+        client.close(linger=0)
+        for w in workers:
+            w.close(linger=0)
+
+
+def test_a_dead_worker_costs_one_retry_not_the_request(ctx, running) -> None:
+    q = running(SimplePirateQueue(ANY, ANY, context=ctx))
+    silent = ctx.socket(zmq.REQ)  # registers, then never answers
+    silent.linger = 0
+    try:
+        silent.setsockopt(zmq.IDENTITY, b"SILENT")
+        silent.connect(q.backend_endpoint)
+        silent.send(READY)
+        deadline = time.monotonic() + 3
+        while b"SILENT" not in q.idle and time.monotonic() < deadline:
+            time.sleep(0.005)
+        running(SimplePirateWorker(q.backend_endpoint, context=ctx))
+        with LazyPirateClient(q.frontend_endpoint, timeout_ms=300, retries=3,
+                              context=ctx) as client:
+            assert client.request(b"client:1") == b"client:1"
+            assert client.sends == 2  # first send swallowed by the silent worker
+    finally:
+        silent.close(linger=0)
+
+
+def test_malformed_messages_never_make_a_peer_an_idle_worker(ctx, running) -> None:
+    q = running(SimplePirateQueue(ANY, ANY, context=ctx))
+    rogue = ctx.socket(zmq.DEALER)
+    rogue.linger = 0
+    try:
+        rogue.setsockopt(zmq.IDENTITY, b"ROGUE")
+        rogue.connect(q.backend_endpoint)
+        for frames in ([b"x"], [b"", b"\x02"], [b"", b"C", b"x"], [b"nodelim", b"\x01"]):
+            rogue.send_multipart(frames)
+        rogue.send_multipart([b"", READY])  # a valid READY, sent last as a marker
+        deadline = time.monotonic() + 3
+        while b"ROGUE" not in q.idle and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert list(q.idle) == [b"ROGUE"]
+    finally:
+        rogue.close(linger=0)
+
+
+# -- garbage from every kind of peer -------------------------------------------
+
+frames_strategy = st.lists(
+    st.one_of(st.sampled_from([b"", b"\x01", b"\x02", b"READY"]), st.binary(max_size=12)),
+    min_size=1, max_size=5,
+)
+
+
+def _send_garbage(ctx: zmq.Context, kind: int, endpoint: str, frames: list[bytes]) -> None:
+    sock = ctx.socket(kind)
+    sock.linger = 0
+    try:
+        if kind == zmq.ROUTER:
+            # A ROUTER must name its peer: call the queue "Q" on this connection.
+            sock.setsockopt(zmq.CONNECT_ROUTING_ID, b"Q")
+            sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+            sock.connect(endpoint)
+            deadline = time.monotonic() + 2
+            while time.monotonic() < deadline:
+                try:
+                    sock.send_multipart([b"Q", *frames])
+                    break
+                except zmq.ZMQError:
+                    time.sleep(0.005)
+        else:
+            sock.connect(endpoint)
+            sock.send_multipart(frames)
+        sock.poll(20)  # give the bytes a moment to leave before closing
+    finally:
+        sock.close(linger=0)
+
+
+@pytest.fixture
+def sp_system(ctx) -> Iterator[SimplePirateQueue]:
+    queue = SimplePirateQueue(ANY, ANY, context=ctx)
+    runners = [Running(queue)]
+    runners.append(Running(SimplePirateWorker(queue.backend_endpoint, context=ctx)))
+    try:
+        yield queue
+    finally:
+        for r in reversed(runners):
+            r.close()
+
+
+@settings(max_examples=30, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    kind=st.sampled_from([zmq.ROUTER, zmq.DEALER, zmq.REQ]),
+    side=st.sampled_from(["frontend", "backend"]),
+    frames=frames_strategy,
+)
+def test_garbage_is_dropped_and_service_continues(ctx, sp_system, kind, side, frames) -> None:
+    endpoint = sp_system.frontend_endpoint if side == "frontend" else sp_system.backend_endpoint
+    _send_garbage(ctx, kind, endpoint, frames)
+    with LazyPirateClient(sp_system.frontend_endpoint, timeout_ms=250, retries=6,
+                          context=ctx) as client:
+        assert client.request(b"client:ok") == b"client:ok"
+
+
+# -- the CLIs -----------------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _free_endpoint() -> str:
+    with zmq.Context.instance().socket(zmq.REP) as probe:
+        return f"tcp://127.0.0.1:{probe.bind_to_random_port('tcp://127.0.0.1')}"
+
+
+def run_cli_until_logged(module: str, args: list[str], marker: str, tmp: Path) -> int:
+    """Start a role, wait (bounded) for ``marker`` in its log, SIGTERM it, return its exit code."""
+    log = tmp / f"{module}.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen([sys.executable, "-m", module, *args], cwd=REPO,
+                                stdout=subprocess.DEVNULL, stderr=sink, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 20
+        while marker not in log.read_text() and time.monotonic() < deadline:
+            assert proc.poll() is None, log.read_text()
+            time.sleep(0.02)
+        assert marker in log.read_text()
+        proc.send_signal(signal.SIGTERM)
+        return proc.wait(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_queue_and_worker_clis_exit_0_on_sigterm(tmp_path: Path) -> None:
+    front, back = _free_endpoint(), _free_endpoint()
+    assert run_cli_until_logged("patterns.simple_pirate.queue", ["--bind", front, "--bind", back],
+                                "simple pirate queue", tmp_path) == 0
+    assert run_cli_until_logged("patterns.simple_pirate.worker", ["--connect", back],
+                                "connected to", tmp_path) == 0
+
+
+@pytest.mark.parametrize("module,flags", [
+    ("patterns.simple_pirate.queue", ["--bind"]),
+    ("patterns.simple_pirate.worker", ["--connect", "--work-ms"]),
+])
+def test_help_documents_the_options(module: str, flags: list[str]) -> None:
+    out = subprocess.run([sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True,
+                         text=True, timeout=30, check=True).stdout
+    for flag in flags:
+        assert flag in out
