@@ -31,7 +31,7 @@ from harness.checkers.verdicts import MAX_VIOLATIONS, decide, seconds, violation
 from harness.history import Operation, operations
 
 # Faults after which another server must take over.
-FAILOVER_FAULTS = frozenset({"kill", "stop", "pause"})
+FAILOVER_FAULTS = frozenset({"kill", "stop", "pause", "restart"})
 
 
 @dataclass(frozen=True)

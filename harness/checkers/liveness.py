@@ -30,7 +30,12 @@ def _number(value: Any) -> float | None:
 
 
 def retry_budget(ctx: CheckContext, node: str | None) -> tuple[float, int] | None:
-    """(timeout per attempt in s, sends in total) of a client, when it declares both."""
+    """(time per attempt in s, sends in total) of a client, when it declares both.
+
+    A client with a ``settle`` option (Binary Star) waits that long before each
+    switch of server, so an attempt costs timeout + settle (one settle too many
+    for the last attempt: a slightly generous bound, never a false alarm).
+    """
     facts = ctx.nodes.get(node or "")
     if facts is None:
         return None
@@ -38,7 +43,8 @@ def retry_budget(ctx: CheckContext, node: str | None) -> tuple[float, int] | Non
     retries = _number(facts.options.get("retries"))
     if timeout_ms is None or retries is None or timeout_ms <= 0 or retries < 1:
         return None
-    return timeout_ms / 1000.0, int(retries)
+    settle_ms = _number(facts.options.get("settle")) or 0.0
+    return (timeout_ms + max(0.0, settle_ms)) / 1000.0, int(retries)
 
 
 def default_grace(ctx: CheckContext) -> float:
