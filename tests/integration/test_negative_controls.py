@@ -19,6 +19,8 @@ SCENARIOS = ROOT / "scenarios"
 CONTROLS = [
     ("lazy_pirate.client", "broken_lazy_pirate_client.py",
      "lazy_pirate/lazy-pirate-reply-latency.yaml", "replies_match_requests"),
+    ("binary_star.server", "binary_star_no_vote_server.py",
+     "binary_star/bstar-peer-link-cut.yaml", "at_most_one_active"),
 ]
 
 
