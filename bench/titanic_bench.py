@@ -17,6 +17,7 @@ directory is used and removed afterwards.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import platform
 import shutil
@@ -191,6 +192,7 @@ def main() -> int:
         help="parent directory for the stores (default: a temp dir here)",
     )
     args = p.parse_args()
+    logging.getLogger("majordomo.client").setLevel(logging.ERROR)  # warm-up timeouts are expected
     base = args.data_dir or Path(tempfile.mkdtemp(prefix=".titanic-bench-", dir="."))
     try:
         on = run_one(base, True, args.clients, args.seconds)

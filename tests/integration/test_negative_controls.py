@@ -21,6 +21,8 @@ CONTROLS = [
      "lazy_pirate/lazy-pirate-reply-latency.yaml", "replies_match_requests"),
     ("binary_star.server", "binary_star_no_vote_server.py",
      "binary_star/bstar-peer-link-cut.yaml", "at_most_one_active"),
+    ("titanic.service", "titanic_ack_before_disk.py",
+     "titanic/titanic-kill-restart.yaml", "durable_acks"),
 ]
 
 
