@@ -22,19 +22,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from harness.runtime.base import NodeSpec, Runtime
+from harness.scenario.model import PROCESS_ACTIONS, TOXIC_ACTIONS
 
 log = logging.getLogger(__name__)
 
-PROCESS_FAULTS = {"kill", "stop", "start", "restart", "pause", "resume"}
-TOXIC_FAULTS = {
-    "latency",
-    "bandwidth",
-    "slow_close",
-    "reset_peer",
-    "slicer",
-    "limit_data",
-    "timeout",
-}
+PROCESS_FAULTS = frozenset(PROCESS_ACTIONS)
+TOXIC_FAULTS = frozenset(TOXIC_ACTIONS)
 STREAMS = {"up": ("upstream",), "down": ("downstream",), "both": ("upstream", "downstream")}
 
 
