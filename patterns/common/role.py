@@ -17,10 +17,15 @@ from collections.abc import Callable
 from typing import Any
 
 from patterns.common import trace
+from patterns.common.io_threads import start_io_threads
 
 
-class StopRequested(Exception):
-    """Raised in the main thread when SIGTERM or SIGINT arrives."""
+class StopRequested(BaseException):
+    """Raised in the main thread when SIGTERM or SIGINT arrives.
+
+    A ``BaseException`` like KeyboardInterrupt, so that no ``except Exception``
+    on the way (in a role, in logging) can swallow a stop.
+    """
 
 
 def _raise_stop(signum: int, _frame: Any) -> None:
@@ -35,6 +40,7 @@ def install_stop_handlers() -> None:
     """
     signal.signal(signal.SIGTERM, _raise_stop)
     signal.signal(signal.SIGINT, _raise_stop)
+    start_io_threads()
 
 
 def parser(description: str) -> argparse.ArgumentParser:

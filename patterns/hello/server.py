@@ -12,7 +12,7 @@ import time
 import zmq
 
 from patterns.common import role, trace
-from patterns.hello.io_threads import start_io_threads
+from patterns.common.io_threads import start_io_threads
 
 POLL_MS = 200  # wake-up period so a stop signal is noticed even while idle
 

@@ -16,7 +16,7 @@ import zmq
 
 from patterns.common import role, trace
 from patterns.common.errors import RequestAbandoned
-from patterns.hello.io_threads import start_io_threads
+from patterns.common.io_threads import start_io_threads
 from patterns.lazy_pirate.workload import run_workload
 
 POLL_SLICE_MS = 100

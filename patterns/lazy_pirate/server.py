@@ -7,7 +7,7 @@ numbers in the server, so a scenario decides when they happen.
 from __future__ import annotations
 
 from patterns.common import role
-from patterns.hello.io_threads import start_io_threads
+from patterns.common.io_threads import start_io_threads
 from patterns.hello.server import EchoServer
 
 

@@ -27,7 +27,7 @@ from collections.abc import Callable
 import zmq
 
 from patterns.common import role
-from patterns.hello.io_threads import start_io_threads
+from patterns.common.io_threads import start_io_threads
 from patterns.paranoid_pirate import ppp
 
 MAX_POLL_MS = 100  # cap on one poll so a stop request is noticed promptly

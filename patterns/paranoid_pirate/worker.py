@@ -25,7 +25,7 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from patterns.common import role, trace
-from patterns.hello.io_threads import start_io_threads
+from patterns.common.io_threads import start_io_threads
 from patterns.paranoid_pirate import ppp
 from patterns.simple_pirate.worker import printable_identity
 

@@ -14,7 +14,7 @@ from collections import OrderedDict
 import zmq
 
 from patterns.common import role
-from patterns.hello.io_threads import start_io_threads
+from patterns.common.io_threads import start_io_threads
 from patterns.simple_pirate import READY
 
 POLL_MS = 100  # wake-up period so a stop request is noticed while idle

@@ -14,7 +14,7 @@ import time
 import zmq
 
 from patterns.common import role, trace
-from patterns.hello.io_threads import start_io_threads
+from patterns.common.io_threads import start_io_threads
 from patterns.simple_pirate import READY
 
 POLL_MS = 200

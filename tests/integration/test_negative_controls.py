@@ -23,6 +23,8 @@ CONTROLS = [
      "binary_star/bstar-peer-link-cut.yaml", "at_most_one_active"),
     ("titanic.service", "titanic_ack_before_disk.py",
      "titanic/titanic-kill-restart.yaml", "durable_acks"),
+    ("paranoid_pirate.queue", "broken_ppp_queue.py",
+     "paranoid_pirate/paranoid-pirate-slow-work.yaml", "every_request_answered"),
 ]
 
 

@@ -28,7 +28,7 @@ except ImportError:  # run as a plain script from a checkout
 import zmq
 
 from patterns.common import role
-from patterns.hello.io_threads import start_io_threads
+from patterns.common.io_threads import start_io_threads
 from patterns.paranoid_pirate import ppp
 from patterns.paranoid_pirate.queue import ParanoidPirateQueue
 

@@ -345,6 +345,24 @@ def test_re_registration_replaces_the_old_entry(ctx, running, sockets) -> None:
     assert recv_data(w, 200) is None  # one entry, so one request until it replies
 
 
+def test_request_for_a_disconnected_worker_goes_to_the_next_one(ctx, running,
+                                                                 sockets) -> None:
+    q = running(_queue(ctx))
+    gone = _register(sockets, q, b"GONE")
+    alive = _register(sockets, q, b"ALIVE")
+    gone.close(linger=0)  # disconnects without a word; still first in the FIFO
+    beats = 0
+    while beats < 2:  # two heartbeat rounds: the queue's I/O thread saw the disconnect
+        assert recv(alive) == [ppp.HEARTBEAT]
+        beats += 1
+    assert b"GONE" in q.idle  # not expired: liveness is 20 intervals
+    client = sockets(zmq.DEALER)
+    client.connect(q.frontend_endpoint)
+    client.send_multipart([b"", b"client:1"])
+    request = recv_data(alive)
+    assert request is not None and request[-1] == b"client:1"
+
+
 def test_queue_drops_garbage_from_workers(ctx, running, sockets) -> None:
     q = running(_queue(ctx, liveness=50))
     rogue = sockets(zmq.DEALER, b"ROGUE")

@@ -133,6 +133,26 @@ def test_requests_go_to_the_least_recently_used_worker(ctx, running) -> None:
             w.close(linger=0)
 
 
+def test_requests_wait_in_the_client_until_a_worker_is_idle(ctx, running) -> None:
+    q = running(SimplePirateQueue(ANY, ANY, context=ctx))
+    client = ctx.socket(zmq.REQ)
+    worker = ctx.socket(zmq.REQ)
+    try:
+        for s in (client, worker):
+            s.linger = 0
+        client.connect(q.frontend_endpoint)
+        client.send(b"client:early")  # no worker yet: the queue must not read it
+        worker.connect(q.backend_endpoint)
+        worker.send(READY)
+        cid, _empty, body = recv(worker)
+        assert body == b"client:early"
+        worker.send_multipart([cid, b"", body])
+        assert recv(client) == [b"client:early"]
+    finally:
+        client.close(linger=0)
+        worker.close(linger=0)
+
+
 def test_a_dead_worker_costs_one_retry_not_the_request(ctx, running) -> None:
     q = running(SimplePirateQueue(ANY, ANY, context=ctx))
     silent = ctx.socket(zmq.REQ)  # registers, then never answers

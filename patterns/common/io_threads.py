@@ -9,8 +9,9 @@ signal mask, so creating them with SIGTERM/SIGINT blocked closes the window;
 a signal that arrived meanwhile is delivered to the main thread as soon as
 the mask is restored.
 
-Every role calls :func:`start_io_threads` before its first real socket.
-(Shared by every pattern in principle; a candidate for patterns/common/role.py.)
+:func:`patterns.common.role.install_stop_handlers` calls it for the global
+context; a role that makes its own ``zmq.Context()`` passes it here before
+its first real socket.
 """
 
 from __future__ import annotations
