@@ -161,7 +161,7 @@ class ScenarioRun:
 
     # -- the run ------------------------------------------------------------
     def execute(self) -> ScenarioOutcome:
-        wall0 = time.monotonic()
+        wall0 = self.wall0 = time.monotonic()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.trace_dir.mkdir(exist_ok=True)
         (self.run_dir / "scenario.yaml").write_text(self.scenario.to_resolved_yaml())
@@ -199,6 +199,7 @@ class ScenarioRun:
         nemesis = Nemesis(rt, self.toxi, self.spec_for, self.log.emit)
         schedule = Schedule(list(sc.faults))
         # The run's clock starts now: every node and the harness share ZCHAOS_T0.
+        self.timing["prepare_s"] = round(time.monotonic() - self.wall0, 3)
         self.t0 = time.monotonic()
         self.log.t0 = self.t0
         self.log.emit({"type": "run", "event": "start", "seed": sc.seed})
@@ -314,6 +315,11 @@ class ScenarioRun:
         first_op = next((e["t"] for e in events if e.get("type") == "invoke"), None)
         if first_op is not None:
             self.timing["first_operation_s"] = round(float(first_op), 3)
+            # The harness's own cost: folders, proxies and spawning until the
+            # first client operation, plus teardown (README "Figures").
+            self.timing["overhead_s"] = round(
+                self.timing.get("prepare_s", 0.0) + float(first_op)
+                + self.timing.get("teardown_s", 0.0), 3)
         self.timing["wall_s"] = round(wall, 3)
         outcome = ScenarioOutcome(
             name=self.scenario.name,
