@@ -43,6 +43,7 @@ from collections.abc import Callable
 import zmq
 
 from patterns.common import role
+from patterns.common.io_threads import start_io_threads
 from patterns.majordomo import mdp
 from patterns.majordomo.fastio import poll_in, recv_frames, send_frames
 
@@ -377,7 +378,9 @@ def main() -> int:
     )
     args = p.parse_args()
     role.configure_logging(args.verbose)
-    broker = MajordomoBroker(heartbeat_ms=args.heartbeat_ms, liveness=args.liveness)
+    broker = MajordomoBroker(
+        heartbeat_ms=args.heartbeat_ms, liveness=args.liveness, context=start_io_threads()
+    )
     try:
         for endpoint in args.bind or ["tcp://*:5555"]:
             log.info("bound %s", broker.bind(endpoint))

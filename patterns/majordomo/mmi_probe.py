@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from patterns.common import role, trace
 from patterns.common.errors import RequestAbandoned
+from patterns.common.io_threads import start_io_threads
 from patterns.majordomo import mdp
 from patterns.majordomo.client import MajordomoClient, pace
 
@@ -25,7 +26,9 @@ def main() -> int:
     args = p.parse_args()
     log = role.configure_logging(args.verbose)
     endpoint = (args.connect or ["tcp://127.0.0.1:5555"])[0]
-    client = MajordomoClient(endpoint, timeout_ms=args.timeout_ms, retries=args.retries)
+    client = MajordomoClient(
+        endpoint, timeout_ms=args.timeout_ms, retries=args.retries, context=start_io_threads()
+    )
     wait = pace(args.rate)
     asked = 0
     try:

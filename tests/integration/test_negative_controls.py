@@ -25,6 +25,12 @@ CONTROLS = [
      "titanic/titanic-kill-restart.yaml", "durable_acks"),
     ("paranoid_pirate.queue", "broken_ppp_queue.py",
      "paranoid_pirate/paranoid-pirate-slow-work.yaml", "every_request_answered"),
+    ("majordomo.broker", "majordomo_immortal_worker_broker.py",
+     "majordomo/majordomo-worker-killed.yaml", "every_request_answered"),
+    ("majordomo.broker", "majordomo_immortal_worker_broker.py",
+     "majordomo/majordomo-mmi.yaml", "mmi_reflects_workers"),
+    ("majordomo.broker", "majordomo_misrouting_broker.py",
+     "majordomo/majordomo-steady.yaml", "every_request_answered"),
 ]
 
 

@@ -30,6 +30,7 @@ except ImportError:  # run as a plain script from a checkout
 import zmq
 
 from patterns.common import role
+from patterns.common.io_threads import start_io_threads
 from patterns.majordomo.broker import MajordomoBroker
 
 
@@ -49,7 +50,9 @@ def main() -> int:
     p.add_argument("--liveness", type=int, default=3)
     args = p.parse_args()
     role.configure_logging(args.verbose)
-    broker = ImmortalWorkerBroker(heartbeat_ms=args.heartbeat_ms, liveness=args.liveness)
+    broker = ImmortalWorkerBroker(
+        heartbeat_ms=args.heartbeat_ms, liveness=args.liveness, context=start_io_threads()
+    )
     try:
         for endpoint in args.bind or ["tcp://*:5555"]:
             broker.bind(endpoint)

@@ -29,6 +29,7 @@ except ImportError:  # run as a plain script from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from patterns.common import role
+from patterns.common.io_threads import start_io_threads
 from patterns.majordomo import mdp
 from patterns.majordomo.broker import MajordomoBroker
 
@@ -63,7 +64,9 @@ def main() -> int:
     p.add_argument("--liveness", type=int, default=3)
     args = p.parse_args()
     role.configure_logging(args.verbose)
-    broker = MisroutingBroker(heartbeat_ms=args.heartbeat_ms, liveness=args.liveness)
+    broker = MisroutingBroker(
+        heartbeat_ms=args.heartbeat_ms, liveness=args.liveness, context=start_io_threads()
+    )
     try:
         for endpoint in args.bind or ["tcp://*:5555"]:
             broker.bind(endpoint)

@@ -496,3 +496,30 @@ def test_random_messages_never_break_the_broker(
         assert_still_serves(ctx, shared_broker.endpoint, b"after-fuzz")
     finally:
         ctx.destroy(linger=0)
+
+
+def test_after_a_broker_restart_a_heartbeat_is_answered_with_disconnect(
+    peers: zmq.Context,
+) -> None:
+    first = BrokerThread()
+    endpoint = first.endpoint
+    worker = register(peers, endpoint)
+    try:
+        assert recv(worker) == mdp.worker_heartbeat()  # registered with the first broker
+    finally:
+        first.stop()  # a crash: no farewell DISCONNECT
+    second = BrokerThread(endpoint)
+    try:
+        # the DEALER reconnects by itself; its heartbeats reach a broker that never saw READY
+        deadline = time.monotonic() + WAIT_S
+        answer = None
+        while answer != mdp.worker_disconnect() and time.monotonic() < deadline:
+            worker.send_multipart(mdp.worker_heartbeat())
+            # skip heartbeats the first broker queued before it died
+            answer = recv_skipping_heartbeats(worker, timeout=HB_MS / 1000)
+        assert answer == [b"", mdp.W_WORKER, mdp.W_DISCONNECT]
+        # a fresh connection that sends READY is registered again
+        again = register(peers, endpoint)
+        assert recv(again) == mdp.worker_heartbeat()
+    finally:
+        second.stop()
