@@ -33,6 +33,7 @@ from harness.topology import Wiring, build_wiring, node_argv
 
 TICK = 0.01  # seconds between checks of the schedule and of node exits
 READY_TIMEOUT = 5.0  # how long servers get to bind before clients start anyway
+WORKLOAD_START_TIMEOUT = 15.0  # how long clients get to emit their first event
 STOP_TIMEOUT = 2.0
 
 
@@ -135,6 +136,7 @@ class ScenarioRun:
         self.starts: dict[str, int] = {}
         self.exits: dict[str, list[int]] = {}
         self.timing: dict[str, float] = {}
+        self.offset = 0.0  # scenario time 0 on the run clock (see _drive)
 
     # -- node specs ----------------------------------------------------------
     def spec_for(self, name: str) -> NodeSpec:
@@ -213,11 +215,19 @@ class ScenarioRun:
         for node in clients:
             if node.autostart:
                 rt.start(self.spec_for(node.name))
+        # Scenario time 0 is when the workload has begun, not when processes were
+        # spawned: a container (or a loaded machine) can take seconds to start a
+        # node, and a fault at `at: 1s` must hit a running workload either way.
+        self._wait_workload_started([n.name for n in clients if n.autostart])
+        self.offset = time.monotonic() - self.t0
+        self.timing["workload_start_s"] = round(self.offset, 3)
+        self.log.emit({"type": "run", "event": "workload-start"})
+        origin = self.t0 + self.offset
         client_names = [n.name for n in clients]
-        deadline = self.t0 + sc.duration
+        deadline = origin + sc.duration
         while True:
             now = time.monotonic()
-            for step in schedule.due(now - self.t0):
+            for step in schedule.due(now - origin):
                 self.on_progress(f"{step.kind} {step.fault.action}")
                 Schedule.fire(nemesis, step)
             self._record_exits()
@@ -235,6 +245,20 @@ class ScenarioRun:
             rt.stop(name, STOP_TIMEOUT)
         self._record_exits()
         return end
+
+    def _wait_workload_started(self, clients: list[str]) -> None:
+        """Until every client has written its first trace line (or exited), bounded."""
+        deadline = time.monotonic() + WORKLOAD_START_TIMEOUT
+        waiting = set(clients)
+        while waiting and time.monotonic() < deadline:
+            for name in list(waiting):
+                trace_file = self.trace_dir / f"{name}.jsonl"
+                started = trace_file.exists() and trace_file.stat().st_size > 0
+                if started or not self.runtime.is_running(name):
+                    waiting.discard(name)
+            if waiting:
+                time.sleep(TICK)
+        self._record_exits()
 
     def _wait_servers_ready(self, servers: list[Any]) -> None:
         probe = getattr(self.runtime, "probe_address", None)
@@ -259,12 +283,13 @@ class ScenarioRun:
         with contextlib.suppress(Exception):
             self._record_exits()
         try:
-            self.runtime.teardown()
-        finally:
-            if self.wiring is not None:
+            # Proxies first: on the docker runtime Toxiproxy goes with the runtime.
+            if self.wiring is not None and self.toxi is not None:
                 for name in self.wiring.proxies:
                     with contextlib.suppress(Exception):
                         self.toxi.delete_proxy(name)
+        finally:
+            self.runtime.teardown()
 
     # -- verdicts and reports -------------------------------------------------
     def _context(self, end: float) -> CheckContext:
@@ -280,10 +305,10 @@ class ScenarioRun:
         }
         faults = tuple(
             {
-                "at": f.at,
+                "at": self.offset + f.at,
                 "fault": f.action,
                 "target": ",".join(f.targets or f.links),
-                "until": None if f.duration is None else f.at + f.duration,
+                "until": None if f.duration is None else self.offset + f.at + f.duration,
             }
             for f in self.scenario.faults
         )
