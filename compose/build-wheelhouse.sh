@@ -20,11 +20,16 @@ OUT="$HERE/wheels"
 mkdir -p "$OUT"
 # Drop stale zchaos wheels so the image always gets the working tree's code.
 rm -f "$OUT"/zchaos-*.whl
-"$PY" -m pip wheel --quiet --disable-pip-version-check "$ROOT" -w "$OUT"
+PIP=("$PY" -m pip wheel --quiet --disable-pip-version-check -w "$OUT")
 # The build backend too, so the Dockerfile can build the source tree offline;
 # uvloop for the embedded Toxiproxy server (its asyncio path needs Python >= 3.11.4
 # to pause reading in connection_made; bookworm ships 3.11.2).
-"$PY" -m pip wheel --quiet --disable-pip-version-check "setuptools>=68" wheel uvloop -w "$OUT"
+EXTRA=("setuptools>=68" wheel uvloop)
+# Reuse what the wheelhouse already holds (no index: fast, offline); go to the
+# index only when something is missing or the requirements changed.
+if ! "${PIP[@]}" --no-index --find-links "$OUT" "$ROOT" "${EXTRA[@]}" 2>/dev/null; then
+    "${PIP[@]}" --find-links "$OUT" "$ROOT" "${EXTRA[@]}"
+fi
 # The image installs zchaos from its own copy of the source, never a stale wheel.
 rm -f "$OUT"/zchaos-*.whl
 echo "wheelhouse: $(ls "$OUT" | wc -l) wheels in $OUT ($("$PY" -c 'import sys; print("py%d.%d" % sys.version_info[:2])'))"

@@ -222,6 +222,7 @@ class DockerRuntime(Runtime):
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers=8, thread_name_prefix="zchaos-docker")
         self._pending: dict[str, concurrent.futures.Future[Any]] = {}
+        self._paused: set[str] = set()  # nodes we froze (pause/resume go through us)
 
     # -- plumbing ------------------------------------------------------------
     @property
@@ -430,6 +431,7 @@ class DockerRuntime(Runtime):
             if old.status in ("running", "paused", "restarting"):
                 self._containers[spec.name] = old
                 raise RuntimeError(f"node {spec.name} is already running")
+        self._paused.discard(spec.name)
         self._pending[spec.name] = self._pool.submit(self._create, spec, old)
 
     def _create(self, spec: NodeSpec, old: Any | None) -> Any:
@@ -451,13 +453,25 @@ class DockerRuntime(Runtime):
             environment=dict(spec.env),
             network=self.network_name,
             volumes=volumes,
-            working_dir=str(self._run_dir),
+            # The harness's cwd, as for local processes: relative paths in argv and
+            # env (ZCHAOS_TRACE under a relative --report-dir) resolve inside the
+            # run folder's mount exactly as on the host.
+            working_dir=os.getcwd(),
             labels=self._labels_for("node", spec.name),
             stop_signal="SIGTERM",
             # An init as PID 1 forwards signals: a node without a SIGTERM handler
             # dies on `stop` as it would as a local process (PID 1 would ignore it).
             init=True,
         )
+
+    def wait_started(self, nodes: list[str]) -> None:
+        """Block until the queued starts of ``nodes`` have their containers running.
+
+        For a runner that wants its fault clock to start with the workload:
+        a container start takes 0.5-1 s, seconds on a loaded host.
+        """
+        for node in nodes:
+            self._settle(node)
 
     def _settle(self, node: str, block: bool = True) -> None:
         """Wait for a queued start of ``node``; a failed start raises here."""
@@ -469,35 +483,39 @@ class DockerRuntime(Runtime):
         self._snapshot_at = 0.0
 
     def _container(self, node: str) -> Any | None:
+        """The node's current container (after its queued start), without asking the engine.
+
+        Fault verbs act first and ask questions later: on a loaded engine each
+        API round trip costs up to hundreds of milliseconds, and a kill that
+        lands late shifts the whole fault schedule.
+        """
         self._settle(node)
-        container = self._containers.get(node)
-        if container is not None:
-            with contextlib.suppress(Exception):
-                container.reload()
-        return container
+        return self._containers.get(node)
 
     def stop(self, node: str, timeout: float = 5.0) -> None:
         container = self._container(node)
-        if container is None or container.status not in ("running", "paused", "restarting"):
+        if container is None:
             return
-        if container.status == "paused":
+        if node in self._paused:
             # SIGTERM cannot be handled by a frozen process: thaw it first.
             with contextlib.suppress(Exception):
                 container.unpause()
-        with contextlib.suppress(Exception):
+            self._paused.discard(node)
+        with contextlib.suppress(Exception):  # 304/409: not running any more
             container.stop(timeout=max(1, math.ceil(timeout)))
         self._snapshot_at = 0.0
 
     def kill(self, node: str) -> None:
         container = self._container(node)
-        if container is None or container.status not in ("running", "paused", "restarting"):
+        if container is None:
             return
-        was_paused = container.status == "paused"
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # 409: not running any more
             container.kill()
-        if was_paused:
+        if node in self._paused:
+            # The SIGKILL is delivered once the cgroup thaws.
             with contextlib.suppress(Exception):
                 container.unpause()
+            self._paused.discard(node)
         self._wait_exited(container, 10.0)
         self._snapshot_at = 0.0
 
@@ -513,15 +531,24 @@ class DockerRuntime(Runtime):
 
     def pause(self, node: str) -> None:
         container = self._container(node)
-        if container is not None and container.status == "running":
+        if container is None or node in self._paused:
+            return
+        try:
             container.pause()
-            self._snapshot_at = 0.0
+        except Exception as exc:  # not running: nothing to freeze, as with SIGSTOP
+            log.info("pause %s: %s", node, exc)
+            return
+        self._paused.add(node)
+        self._snapshot_at = 0.0
 
     def resume(self, node: str) -> None:
         container = self._container(node)
-        if container is not None and container.status == "paused":
+        if container is None or node not in self._paused:
+            return
+        with contextlib.suppress(Exception):
             container.unpause()
-            self._snapshot_at = 0.0
+        self._paused.discard(node)
+        self._snapshot_at = 0.0
 
     def _states(self) -> dict[str, dict[str, Any]]:
         """Container id -> State, one API call per SNAPSHOT_MAX_AGE at most.
@@ -565,6 +592,10 @@ class DockerRuntime(Runtime):
             return None
         container = self._container(node)
         if container is None:
+            return None
+        with contextlib.suppress(Exception):
+            container.reload()
+        if container.status not in ("exited", "dead"):
             return None
         return int(container.attrs["State"]["ExitCode"])
 
@@ -801,3 +832,25 @@ class ComposeStackRuntime(Runtime):
 
     def teardown(self) -> None:
         return None  # the stack belongs to the user: `docker compose down -v` removes it
+
+
+def orphans(client: Any) -> list[str]:
+    """Resources whose owning harness is dead: what `zchaos clean` would remove.
+
+    CI asserts this is empty after a tier: a live run of someone else does not
+    count as a leak, a dead one always does.
+    """
+    found = []
+    label = {"label": LABEL_MANAGED}
+    for container in client.containers.list(all=True, filters=label):
+        if LABEL_OWNER_PID in container.labels and not owner_alive(container.labels):
+            found.append(f"container {container.name}")
+    for network in client.networks.list(filters=label):
+        labels = network.attrs.get("Labels") or {}
+        if LABEL_OWNER_PID in labels and not owner_alive(labels):
+            found.append(f"network {network.name}")
+    for volume in client.volumes.list(filters=label):
+        labels = volume.attrs.get("Labels") or {}
+        if LABEL_OWNER_PID in labels and not owner_alive(labels):
+            found.append(f"volume {volume.name}")
+    return found

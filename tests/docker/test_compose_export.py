@@ -11,6 +11,7 @@ import json
 import shutil
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -224,7 +225,8 @@ def test_populate_loads_proxies_into_a_toxiproxy_server() -> None:
         proxies = [{"name": "a->b", "listen": "127.0.0.1:0", "upstream": "127.0.0.1:9",
                     "enabled": True}]
         assert populate(handle.url, proxies, timeout=10) == 1
-        listed = handle._call("GET", "/proxies")
+        with urllib.request.urlopen(f"{handle.url}/proxies", timeout=10) as resp:
+            listed = json.loads(resp.read())
         assert listed["a->b"]["upstream"] == "127.0.0.1:9"
     finally:
         handle.close()

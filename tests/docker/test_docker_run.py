@@ -24,11 +24,11 @@ from harness.runtime.docker import leftovers, reap_dead_runs
 pytestmark = pytest.mark.docker
 
 ROOT = Path(__file__).resolve().parents[2]
-# A negative control (must be flagged) and a pass, with a kill (and a restart).
-# The control's verdict must not hinge on when the workload starts: container
-# starts take seconds on a loaded machine, and the fault clock starts first.
+# A negative control (must be flagged) and a pass, with kills and restarts. The
+# control's verdict must not hinge on when the workload starts: container starts
+# take seconds on a loaded machine, and the fault clock starts before them.
 SCENARIOS = [
-    ROOT / "scenarios/lazy_pirate/lazy-pirate-server-gone.yaml",
+    ROOT / "scenarios/freelance/freelance1-all-killed-one-returns.yaml",
     ROOT / "scenarios/lazy_pirate/lazy-pirate-server-restart.yaml",
 ]
 CLI = "import sys; from harness.cli import main; raise SystemExit(main(sys.argv[1:]))"
@@ -69,8 +69,8 @@ def test_same_verdicts_as_the_local_runtime_and_nothing_left(
     on_docker, on_local = verdicts(tmp_path / "docker"), verdicts(tmp_path / "local")
     assert set(on_docker) == {p.stem for p in SCENARIOS}
     assert on_docker == on_local
-    assert on_docker["lazy-pirate-server-gone"]["contracts"]["every_request_answered"] == (
-        "violated")
+    control = on_docker["freelance1-all-killed-one-returns"]["contracts"]
+    assert control["every_request_answered"] == "violated"
     # Container logs and traces reach the report folder.
     run = tmp_path / "docker" / run_id / "lazy-pirate-server-restart"
     assert (run / "logs" / "server.log").read_text().count("--- zchaos: container") == 2

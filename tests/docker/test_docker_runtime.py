@@ -264,3 +264,21 @@ def test_sigkilled_harness_leaves_nothing_after_clean(
             proc.kill()
             proc.wait(timeout=10)
         reap_dead_runs(docker_engine)
+
+
+def test_relative_paths_resolve_as_on_the_host(
+    runtime: DockerRuntime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`zchaos run --report-dir reports` hands nodes relative trace paths."""
+    run_dir = run_dir_of(runtime)
+    monkeypatch.chdir(run_dir.parent)
+    relative = Path(run_dir.name) / "traces" / "rel.jsonl"
+    (run_dir / "traces").mkdir(parents=True, exist_ok=True)
+    runtime.start(NodeSpec(
+        name="rel",
+        argv=["{python}", "-c", "import os; open(os.environ['ZCHAOS_TRACE'], 'a').write('x\\n')"],
+        env={"ZCHAOS_TRACE": str(relative)},
+    ))
+    wait_until(lambda: runtime.exit_code("rel") is not None, what="the node to finish")
+    assert runtime.exit_code("rel") == 0, (run_dir / "logs").glob("*")
+    assert (run_dir / "traces" / "rel.jsonl").read_text() == "x\n"
