@@ -26,22 +26,13 @@ from pathlib import Path
 
 import zmq
 
-from patterns.freelance.client1 import FreelanceClient1
-from patterns.freelance.client2 import FreelanceClient2
-from patterns.freelance.flp import FreelanceClient3
-
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+from patterns.freelance.client1 import FreelanceClient1  # noqa: E402
+from patterns.freelance.client2 import FreelanceClient2  # noqa: E402
+from patterns.freelance.flp import FreelanceClient3  # noqa: E402
+from tests.patterns.procs import free_ports  # noqa: E402
 
 
 def wait_bound(port: int, timeout: float = 15.0) -> None:

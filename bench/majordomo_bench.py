@@ -20,7 +20,7 @@ on whatever else the machine is doing at the time:
    DEALER workers (one process, one context) registered across
    ``--services`` services, against its RSS right after binding.
 
-Run: ``.venv/bin/python bench/majordomo_bench.py`` (about 30 s).
+Run: ``.venv/bin/python bench/majordomo_bench.py`` (about 2 minutes; ``--only`` to run a part).
 """
 
 from __future__ import annotations
@@ -35,7 +35,9 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import zmq
 
@@ -61,15 +63,16 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-# The same broker with its hot path on pyzmq's send_multipart/recv_multipart/poll,
+# The same broker with its hot path on pyzmq's send_multipart/recv_multipart,
 # i.e. what a straightforward implementation does; shows what fastio buys.
 SUGAR_BROKER = """
 import sys, zmq
 import patterns.majordomo.broker as b
 from patterns.common import role
 b.send_frames = lambda s, f, noblock=True: s.send_multipart(f, zmq.NOBLOCK if noblock else 0)
+b.send_prefixed = lambda s, head, f, start: s.send_multipart([*head, *f[start:]], zmq.NOBLOCK)
 b.recv_frames = lambda s, noblock=True: s.recv_multipart(zmq.NOBLOCK if noblock else 0)
-b.poll_in = lambda s, t: bool(s.poll(t, zmq.POLLIN))
+b.set_recv_timeout = lambda s, ms: s.setsockopt(zmq.RCVTIMEO, ms)
 sys.argv[0] = "broker"
 role.run_role(b.main)
 """
@@ -129,13 +132,14 @@ def wait_for_service(endpoint: str, service: bytes, timeout: float = 10.0) -> No
 # --- processes of the throughput run ---
 
 
-def echo_worker(endpoint: str, speak_mdp: bool, stop_at: float) -> None:
+def echo_worker(endpoint: str, speak_mdp: bool, stop_at: float, ready: mp.Queue) -> None:
     ctx = zmq.Context()
     s = ctx.socket(zmq.DEALER)
     s.linger = 0
     s.connect(endpoint)
     if speak_mdp:
         s.send_multipart(mdp.worker_ready(ECHO))
+    ready.put(os.getpid())
     request, reply, header = mdp.W_REQUEST, mdp.W_REPLY, mdp.W_WORKER
     while time.time() < stop_at:
         if not poll_in(s, 100):
@@ -157,18 +161,26 @@ def pipelined_client(
     endpoint: str,
     speak_mdp: bool,
     window: int,
-    start_at: float,
-    measure_from: float,
-    stop_at: float,
+    clock: Any,
+    seconds: float,
+    ready: mp.Queue,
     results: mp.Queue,
 ) -> None:
+    """Keep ``window`` requests in flight; count replies in [start + 1 s, start + 1 s + seconds).
+
+    ``clock`` (a shared double) is 0 until every process of the run is up;
+    then it holds the common start time, so no client starts late.
+    """
     ctx = zmq.Context()
     s = ctx.socket(zmq.DEALER)
     s.linger = 0
     s.connect(endpoint)
     prefix = [b"", mdp.C_CLIENT, ECHO] if speak_mdp else []
-    while time.time() < start_at:
-        time.sleep(0.01)
+    ready.put(os.getpid())
+    while clock.value == 0 or time.time() < clock.value:
+        time.sleep(0.005)
+    measure_from = clock.value + 1.0
+    stop_at = measure_from + seconds
     for i in range(window):
         send_frames(s, [*prefix, b"%d" % i], noblock=False)
     counted = 0
@@ -210,6 +222,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+@dataclass
+class Run:
+    """One throughput run: replies per second, and CPU seconds per second of each role."""
+
+    rate: float
+    server_cpu: float | None  # the broker's (or proxy's) CPU share, in cores
+    workers_cpu: float
+    clients_cpu: float
+
+    def per_request_us(self, cores: float | None) -> float:
+        return (cores or 0.0) * 1e6 / self.rate if self.rate else 0.0
+
+
+def wait_ready(ready: mp.Queue, count: int, timeout: float = 60.0) -> list[int]:
+    deadline = time.monotonic() + timeout
+    return [ready.get(timeout=max(0.1, deadline - time.monotonic())) for _ in range(count)]
+
+
 def throughput(
     client_ep: str,
     worker_ep: str,
@@ -219,46 +249,60 @@ def throughput(
     window: int,
     seconds: float,
     server_pid: int | None = None,
-) -> tuple[float, float | None]:
-    """Replies per second summed over the clients, and the server's CPU share meanwhile."""
+) -> Run:
+    """Replies per second summed over the clients, and each role's CPU meanwhile.
+
+    Every worker and client process reports when its socket is connected
+    (workers after sending READY); the clients start together only then, so
+    both kinds of run measure the same number of live processes.
+    """
     mpc = mp.get_context("spawn")
     results: mp.Queue = mpc.Queue()
-    start_at = time.time() + 60  # replaced below once workers are up
-    stop_at = start_at + 60
+    ready: mp.Queue = mpc.Queue()
+    clock = mpc.Value("d", 0.0)
     procs = [
-        mpc.Process(target=echo_worker, args=(worker_ep, speak_mdp, time.time() + 600))
+        mpc.Process(target=echo_worker, args=(worker_ep, speak_mdp, time.time() + 600, ready))
         for _ in range(workers)
     ]
     for p in procs:
         p.start()
+    wait_ready(ready, workers)
     if speak_mdp:
         wait_for_service(client_ep, ECHO)
-    time.sleep(1.0)  # let the spawned interpreters finish importing before the clock starts
-    start_at = time.time() + 0.5
-    measure_from = start_at + 1.0
-    stop_at = measure_from + seconds
     cprocs = [
         mpc.Process(
             target=pipelined_client,
-            args=(client_ep, speak_mdp, window, start_at, measure_from, stop_at, results),
+            args=(client_ep, speak_mdp, window, clock, seconds, ready, results),
         )
         for _ in range(clients)
     ]
     for p in cprocs:
         p.start()
-    busy = None
-    if server_pid is not None:
-        time.sleep(max(0.0, measure_from - time.time()))
-        cpu_start = cpu_seconds(server_pid)
-        time.sleep(max(0.0, stop_at - time.time()))
-        busy = (cpu_seconds(server_pid) - cpu_start) / seconds
+    wait_ready(ready, clients)
+    time.sleep(0.3)  # READYs and connections settle before the clock starts
+    start_at = time.time() + 0.2
+    clock.value = start_at
+    measure_from = start_at + 1.0
+    stop_at = measure_from + seconds
+
+    def cpu(pids: list[int]) -> float:
+        return sum(cpu_seconds(pid) for pid in pids)
+
+    worker_pids = [p.pid for p in procs if p.pid is not None]
+    client_pids = [p.pid for p in cprocs if p.pid is not None]
+    server_pids = [] if server_pid is None else [server_pid]
+    time.sleep(max(0.0, measure_from - time.time()))
+    before = cpu(server_pids), cpu(worker_pids), cpu(client_pids)
+    time.sleep(max(0.0, stop_at - time.time()))
+    after = cpu(server_pids), cpu(worker_pids), cpu(client_pids)
+    used = [(a - b) / seconds for a, b in zip(after, before, strict=True)]
     total = sum(results.get(timeout=seconds + 60) for _ in cprocs)
     for p in cprocs:
         stop(p)
     for p in procs:
         p.kill()
         p.join()
-    return total / seconds, busy
+    return Run(total / seconds, used[0] if server_pids else None, used[1], used[2])
 
 
 # --- synchronous round trips ---
@@ -296,15 +340,19 @@ def latency(count: int) -> dict[str, tuple[float, float]]:
     server = mpc.Process(target=rep_server, args=(direct_ep,), daemon=True)
     server.start()
     broker = start_broker(broker_ep)
-    worker = mpc.Process(target=echo_worker, args=(broker_ep, True, time.time() + 600), daemon=True)
+    ready: mp.Queue = mpc.Queue()
+    worker = mpc.Process(
+        target=echo_worker, args=(broker_ep, True, time.time() + 600, ready), daemon=True
+    )
     worker.start()
     front, back = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
     proxy = mpc.Process(target=run_proxy, args=(front, back), daemon=True)
     proxy.start()
     proxy_worker = mpc.Process(
-        target=echo_worker, args=(back, False, time.time() + 600), daemon=True
+        target=echo_worker, args=(back, False, time.time() + 600, ready), daemon=True
     )
     proxy_worker.start()
+    wait_ready(ready, 2)
     req = ctx.socket(zmq.REQ)
     req.linger = 0
     req.connect(direct_ep)
@@ -381,6 +429,80 @@ def memory(idle_workers: int, services: int) -> tuple[int, int]:
     return baseline, loaded
 
 
+def median_run(runs: list[Run]) -> Run:
+    """Field-wise medians over the rounds of one kind of run."""
+    servers = [r.server_cpu for r in runs if r.server_cpu is not None]
+    return Run(
+        statistics.median(r.rate for r in runs),
+        statistics.median(servers) if servers else None,
+        statistics.median(r.workers_cpu for r in runs),
+        statistics.median(r.clients_cpu for r in runs),
+    )
+
+
+def print_throughput(args: argparse.Namespace, samples: dict[str, list[Run]]) -> None:
+    ours, many, sugar, proxy = (median_run(samples[k]) for k in ("ours", "many", "sugar", "proxy"))
+    raw = proxy.rate
+    load = f"{args.clients} clients x {args.window} in flight, {args.workers} workers"
+    print("| measurement | ours | reference | ratio |")
+    print("|---|---|---|---|")
+    print(
+        f"| echo throughput, {load} (req/s) | {ours.rate:,.0f} (MDP broker) | "
+        f"{raw:,.0f} (C zmq.proxy ROUTER-DEALER) | {ours.rate / raw:.0%} |"
+    )
+    print(
+        f"| same with {args.many_workers} workers (req/s) | {many.rate:,.0f} (MDP broker) | "
+        f"{raw:,.0f} (proxy, {args.workers} workers) | {many.rate / raw:.0%} |"
+    )
+    print(
+        f"| same broker on pyzmq send/recv_multipart (req/s) | {sugar.rate:,.0f} | "
+        f"{raw:,.0f} (proxy) | {sugar.rate / raw:.0%}; "
+        f"{sugar.per_request_us(sugar.server_cpu):.0f} us broker CPU per request |"
+    )
+    print(
+        f"| broker CPU while measuring, {args.workers} / {args.many_workers} workers | "
+        f"{ours.server_cpu or 0:.0%} / {many.server_cpu or 0:.0%} of one core | "
+        f"{proxy.server_cpu or 0:.0%} (proxy) | "
+        f"{ours.per_request_us(ours.server_cpu):.0f} / "
+        f"{many.per_request_us(many.server_cpu):.0f} us per request "
+        f"(proxy {proxy.per_request_us(proxy.server_cpu):.0f}) |"
+    )
+    for label, run in ((f"{args.workers} workers", ours), (f"{args.many_workers} workers", many)):
+        print(
+            f"| CPU per request, broker / workers / clients, {label} (us) | "
+            f"{run.per_request_us(run.server_cpu):.0f} / "
+            f"{run.per_request_us(run.workers_cpu):.0f} / "
+            f"{run.per_request_us(run.clients_cpu):.0f} | "
+            f"{proxy.per_request_us(proxy.server_cpu):.0f} / "
+            f"{proxy.per_request_us(proxy.workers_cpu):.0f} / "
+            f"{proxy.per_request_us(proxy.clients_cpu):.0f} (proxy) | |"
+        )
+    print()
+    rounds = {k: [round(r.rate) for r in v] for k, v in samples.items()}
+    ratios = [
+        f"{o.rate / p.rate:.1%}" for o, p in zip(samples["ours"], samples["proxy"], strict=True)
+    ]
+    print(f"Throughput of each round (req/s): {rounds}")
+    print(f"ours / proxy in each round: {ratios}")
+    print()
+
+
+def print_latency(trips: dict[str, tuple[float, float]]) -> None:
+    (d50, d99), (p50, p99), (b50, b99) = trips["direct"], trips["proxy"], trips["broker"]
+    print(
+        f"| sync round trip p50 (us) | {b50:,.0f} (via broker) | {d50:,.0f} (direct REQ-REP) "
+        f"| {b50 / d50:.2f}x |"
+    )
+    print(
+        f"| sync round trip p99 (us) | {b99:,.0f} (via broker) | {d99:,.0f} (direct REQ-REP) "
+        f"| {b99 / d99:.2f}x |"
+    )
+    print(
+        f"| floor: sync round trip p50 / p99 via C zmq.proxy (us) | {p50:,.0f} / {p99:,.0f} | "
+        f"{d50:,.0f} / {d99:,.0f} (direct REQ-REP) | {p50 / d50:.2f}x / {p99 / d99:.2f}x |"
+    )
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--clients", type=int, default=4)
@@ -397,10 +519,15 @@ def main() -> int:
     p.add_argument("--round-trips", type=int, default=3000)
     p.add_argument("--idle-workers", type=int, default=1000)
     p.add_argument("--services", type=int, default=100)
+    p.add_argument(
+        "--only",
+        default="throughput,latency,memory",
+        help="comma-separated parts to run: throughput, latency, memory",
+    )
     args = p.parse_args()
     os.chdir(ROOT)
 
-    def measure(kind: str) -> tuple[float, float | None]:
+    def measure(kind: str) -> Run:
         if kind == "proxy":
             front, back = f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}"
             proxy = mp.get_context("spawn").Process(
@@ -409,7 +536,14 @@ def main() -> int:
             proxy.start()
             try:
                 return throughput(
-                    front, back, False, args.clients, args.workers, args.window, args.seconds
+                    front,
+                    back,
+                    False,
+                    args.clients,
+                    args.workers,
+                    args.window,
+                    args.seconds,
+                    proxy.pid,
                 )
             finally:
                 proxy.kill()
@@ -424,64 +558,26 @@ def main() -> int:
         finally:
             stop(broker)
 
-    # Interleaved rounds, medians: other processes on the machine come and go.
-    samples: dict[str, list[tuple[float, float | None]]] = {}
-    for _ in range(args.repeats):
-        for kind in ("ours", "proxy", "sugar", "many"):
-            samples.setdefault(kind, []).append(measure(kind))
-
-    def median_of(kind: str) -> tuple[float, float]:
-        rates = [r for r, _ in samples[kind]]
-        cpus = [c for _, c in samples[kind] if c is not None]
-        return statistics.median(rates), statistics.median(cpus) if cpus else 0.0
-
-    (mdp_rate, mdp_cpu), (many_rate, many_cpu) = median_of("ours"), median_of("many")
-    (sugar_rate, sugar_cpu), (raw_rate, _) = median_of("sugar"), median_of("proxy")
-    spread = {k: [round(r) for r, _ in v] for k, v in samples.items()}
-    trips = latency(args.round_trips)
-    (d50, d99), (p50, p99), (b50, b99) = trips["direct"], trips["proxy"], trips["broker"]
-    base, loaded = memory(args.idle_workers, args.services)
-
-    load = f"{args.clients} clients x {args.window} in flight, {args.workers} workers"
-    print("| measurement | ours | reference | ratio |")
-    print("|---|---|---|---|")
-    print(
-        f"| echo throughput, {load} (req/s) | {mdp_rate:,.0f} (MDP broker) | "
-        f"{raw_rate:,.0f} (C zmq.proxy ROUTER-DEALER) | {mdp_rate / raw_rate:.0%} |"
-    )
-    print(
-        f"| same with {args.many_workers} workers (req/s) | {many_rate:,.0f} (MDP broker) | "
-        f"{raw_rate:,.0f} (proxy, {args.workers} workers) | {many_rate / raw_rate:.0%} |"
-    )
-    print(
-        f"| same broker on pyzmq send/recv_multipart (req/s) | {sugar_rate:,.0f} | "
-        f"{raw_rate:,.0f} (proxy) | {sugar_rate / raw_rate:.0%}; "
-        f"{sugar_cpu * 1e6 / sugar_rate:.0f} us CPU per request |"
-    )
-    print(
-        f"| broker CPU while measuring, {args.workers} / {args.many_workers} workers | "
-        f"{mdp_cpu:.0%} / {many_cpu:.0%} of one core | | "
-        f"{mdp_cpu * 1e6 / mdp_rate:.0f} / {many_cpu * 1e6 / many_rate:.0f} us CPU per request |"
-    )
-    print(
-        f"| sync round trip p50 (us) | {b50:,.0f} (via broker) | {d50:,.0f} (direct REQ-REP) "
-        f"| {b50 / d50:.2f}x |"
-    )
-    print(
-        f"| sync round trip p99 (us) | {b99:,.0f} (via broker) | {d99:,.0f} (direct REQ-REP) "
-        f"| {b99 / d99:.2f}x |"
-    )
-    print(
-        f"| floor: sync round trip p50 / p99 via C zmq.proxy (us) | {p50:,.0f} / {p99:,.0f} | "
-        f"{d50:,.0f} / {d99:,.0f} (direct REQ-REP) | {p50 / d50:.2f}x / {p99 / d99:.2f}x |"
-    )
-    print(
-        f"| broker RSS, {args.idle_workers} workers / {args.services} services (MiB) | "
-        f"{loaded / 1024:.1f} | {base / 1024:.1f} (idle broker) | "
-        f"+{(loaded - base) / args.idle_workers:.1f} KiB/worker |"
-    )
-    print()
-    print(f"Throughput of each round (req/s): {spread}")
+    parts = set(args.only.split(","))
+    print(f"load average before: {Path('/proc/loadavg').read_text().split()[:3]}")
+    if "throughput" in parts:
+        # Interleaved rounds, medians: other processes on the machine come and go.
+        kinds = ("ours", "proxy", "sugar", "many")
+        samples: dict[str, list[Run]] = {kind: [] for kind in kinds}
+        for _ in range(args.repeats):
+            for kind in kinds:
+                samples[kind].append(measure(kind))
+        print_throughput(args, samples)
+    if "latency" in parts:
+        print_latency(latency(args.round_trips))
+    if "memory" in parts:
+        base, loaded = memory(args.idle_workers, args.services)
+        print(
+            f"| broker RSS, {args.idle_workers} workers / {args.services} services (MiB) | "
+            f"{loaded / 1024:.1f} | {base / 1024:.1f} (idle broker) | "
+            f"+{(loaded - base) / args.idle_workers:.1f} KiB/worker |"
+        )
+    print(f"load average after: {Path('/proc/loadavg').read_text().split()[:3]}")
     return 0
 
 

@@ -18,8 +18,6 @@ Two measurements, printed as Markdown tables:
 from __future__ import annotations
 
 import argparse
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -35,12 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from patterns.common.errors import RequestAbandoned  # noqa: E402
 from patterns.lazy_pirate.client import LazyPirateClient  # noqa: E402
-
-
-def free_endpoint() -> str:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return f"tcp://127.0.0.1:{s.getsockname()[1]}"
+from tests.patterns.procs import free_endpoint, stop  # noqa: E402
 
 
 def spawn(module: str, *args: str) -> subprocess.Popen:
@@ -51,16 +44,6 @@ def spawn(module: str, *args: str) -> subprocess.Popen:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-
-
-def stop(proc: subprocess.Popen) -> None:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @contextmanager

@@ -20,11 +20,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from contextlib import closing
 
 import zmq
 
 from patterns.common import role, trace
 from patterns.common.errors import RequestAbandoned
+from patterns.common.workload import run_workload
 
 DEFAULT_MAX_ATTEMPTS = 1000
 
@@ -118,30 +120,6 @@ class BinaryStarClient:
             return None
 
 
-def run_workload(client: BinaryStarClient, requests: int, rate: float,
-                 log: logging.Logger) -> int:
-    """Send ``requests`` echo requests (0 = until stopped) and trace each outcome."""
-    start = time.monotonic()
-    seq = 0
-    while requests == 0 or seq < requests:
-        seq += 1
-        if rate > 0:
-            pause = start + (seq - 1) / rate - time.monotonic()
-            if pause > 0:
-                time.sleep(pause)
-        op = trace.op_id(seq)
-        body = op.encode()
-        trace.invoke(op, body)
-        try:
-            reply = client.request(body, op=op)
-        except RequestAbandoned as exc:
-            log.warning("%s abandoned: %s", op, exc)
-            trace.fail(op, str(exc))
-            continue
-        trace.ok(op, reply, server=client.last_server)
-    return 0
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     p = role.parser("Binary Star client: primary first, then alternate on silence")
     role.add_connect(p, "primary frontend, then the backup frontend")
@@ -163,10 +141,10 @@ def main(argv: Sequence[str] | None = None) -> None:
             timeout_ms=args.timeout_ms, settle_ms=args.settle_ms,
             max_attempts=max(0, args.retries), log=log,
         )
-        try:
-            return run_workload(client, args.requests, args.rate, log)
-        finally:
-            client.close()
+        with closing(client):
+            run_workload(lambda payload, op: (client.request(payload, op=op), client.last_server),
+                         requests=args.requests, rate=args.rate, log=log)
+        return 0
 
     role.run_role(body)
 

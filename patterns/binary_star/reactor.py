@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import zmq
 
@@ -27,6 +27,15 @@ FATAL_EXIT = 3  # process status after dual active / dual passive / same-role pe
 _DRAIN_LIMIT = 100  # messages read per socket per wake-up, so one flood cannot starve the other
 
 FsmFactory = Callable[[bool, float], BinaryStarFSM]
+
+
+def _drain(sock: zmq.Socket) -> Iterator[list[bytes]]:
+    """The messages already waiting on ``sock``, at most ``_DRAIN_LIMIT``; never blocks."""
+    for _ in range(_DRAIN_LIMIT):
+        try:
+            yield sock.recv_multipart(zmq.NOBLOCK)
+        except zmq.Again:
+            return
 
 
 def request_op(frames: list[bytes]) -> bytes | None:
@@ -144,11 +153,7 @@ class BinaryStarReactor:
                 self._read_states(statesub)
 
     def _read_states(self, statesub: zmq.Socket) -> None:
-        for _ in range(_DRAIN_LIMIT):
-            try:
-                frames = statesub.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                return
+        for frames in _drain(statesub):
             event = parse_state_message(frames)
             if event is None:
                 self._log.warning("dropped malformed state message %r", frames[:4])
@@ -156,11 +161,7 @@ class BinaryStarReactor:
             self._apply(self.fsm.on_peer_state(event))
 
     def _read_requests(self, frontend: zmq.Socket) -> None:
-        for _ in range(_DRAIN_LIMIT):
-            try:
-                frames = frontend.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                return
+        for frames in _drain(frontend):
             op = request_op(frames)
             if op is None:
                 self._log.warning("dropped malformed request %r", frames[:4])

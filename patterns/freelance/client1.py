@@ -20,7 +20,7 @@ import zmq
 
 from patterns.common import role, trace
 from patterns.common.errors import RequestAbandoned
-from patterns.freelance.workload import run_workload
+from patterns.common.workload import run_workload
 
 
 class FreelanceClient1:
@@ -88,10 +88,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         client = FreelanceClient1(args.connect, timeout_ms=args.timeout_ms,
                                   retries=args.retries, log=log)
 
-        def request(payload: bytes, op: str) -> tuple[bytes, str | None]:
-            return client.request(payload, op=op), client.last_server
-
-        return run_workload(request, args.requests, args.rate, log)
+        run_workload(lambda payload, op: (client.request(payload, op=op), client.last_server),
+                     requests=args.requests, rate=args.rate, log=log)
+        return 0
 
     role.run_role(body)
 

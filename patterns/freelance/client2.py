@@ -17,12 +17,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from contextlib import closing
 
 import zmq
 
 from patterns.common import role, trace
 from patterns.common.errors import RequestAbandoned
-from patterns.freelance.workload import run_workload
+from patterns.common.workload import run_workload
 
 OK = b"OK"
 
@@ -98,13 +99,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     def body() -> int:
         client = FreelanceClient2(args.connect, timeout_ms=args.timeout_ms,
                                   retries=args.retries, log=log)
-        try:
-            def request(payload: bytes, op: str) -> tuple[bytes, str | None]:
-                return client.request(payload, op=op), None
-
-            return run_workload(request, args.requests, args.rate, log, expect=OK)
-        finally:
-            client.close()
+        with closing(client):
+            run_workload(lambda payload, op: (client.request(payload, op=op), None),
+                         requests=args.requests, rate=args.rate, log=log, expect=OK)
+        return 0
 
     role.run_role(body)
 

@@ -9,10 +9,11 @@ how long a silent server stays in the live list. See ``flp.py``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import closing
 
 from patterns.common import role
+from patterns.common.workload import run_workload
 from patterns.freelance.flp import FreelanceClient3
-from patterns.freelance.workload import run_workload
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -30,13 +31,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         client = FreelanceClient3(args.connect, timeout_ms=args.timeout_ms,
                                   retries=args.retries, ping_ms=args.ping_ms,
                                   ttl_ms=args.ttl_ms, log=log)
-        try:
-            def request(payload: bytes, op: str) -> tuple[bytes, str | None]:
-                return client.request(payload), client.last_server
-
-            return run_workload(request, args.requests, args.rate, log)
-        finally:
-            client.close()
+        with closing(client):
+            run_workload(lambda payload, _op: (client.request(payload), client.last_server),
+                         requests=args.requests, rate=args.rate, log=log)
+        return 0
 
     role.run_role(body)
 

@@ -8,7 +8,7 @@ event (``expect``). Any other shape is logged and dropped.
 
 from __future__ import annotations
 
-from patterns.freelance.echo_server import server_main
+from patterns.freelance.echo_server import rep_framed, server_main
 
 OK = b"OK"
 
@@ -21,8 +21,11 @@ def respond(body: list[bytes]) -> tuple[list[bytes], bytes] | None:
     return [seq, OK], request
 
 
+handle = rep_framed(respond)
+
+
 def main(argv: list[str] | None = None) -> None:
-    server_main("Freelance model 2 server: [seq | body] -> [seq | OK]", respond, argv)
+    server_main("Freelance model 2 server: [seq | body] -> [seq | OK]", handle, argv)
 
 
 if __name__ == "__main__":

@@ -8,15 +8,35 @@ and ``--retries`` are accepted (every client role takes them) and ignored.
 
 from __future__ import annotations
 
-import itertools
-import time
+import logging
 
 import zmq
 
 from patterns.common import role, trace
+from patterns.common.errors import RequestAbandoned
 from patterns.common.io_threads import start_io_threads
+from patterns.common.workload import run_workload
 
 POLL_SLICE_MS = 100
+
+
+def blocking_request(sock: zmq.Socket, body: bytes, log: logging.Logger) -> bytes:
+    """Send ``body`` and wait for its reply for as long as it takes.
+
+    A reply that differs from ``body`` is refused and the request given up
+    (a REQ socket gets one reply per send, so nothing else can come).
+    """
+    sock.send(body)
+    # Waits forever if the server is gone (by design); polled in slices
+    # only so that a stop signal is always noticed promptly.
+    while not sock.poll(POLL_SLICE_MS, zmq.POLLIN):
+        pass
+    reply = sock.recv_multipart()
+    if reply == [body]:
+        return reply[0]
+    log.warning("reply %r does not match request %r: refused", reply, body)
+    trace.emit("refused", op=trace.text(body), reply=b"|".join(reply))
+    raise RequestAbandoned("mismatched reply")
 
 
 def main() -> int:
@@ -33,29 +53,9 @@ def main() -> int:
     sock = ctx.socket(zmq.REQ)
     sock.linger = 0
     sock.connect(endpoint)
-    start = time.monotonic()
     try:
-        for seq in itertools.count(1):
-            if args.requests and seq > args.requests:
-                break
-            if args.rate > 0:
-                time.sleep(max(0.0, start + (seq - 1) / args.rate - time.monotonic()))
-            op = trace.op_id(seq)
-            body = op.encode()
-            trace.invoke(op, body)
-            sock.send(body)
-            # Waits forever if the server is gone (by design); polled in slices
-            # only so that a stop signal is always noticed promptly.
-            while not sock.poll(POLL_SLICE_MS, zmq.POLLIN):
-                pass
-            reply = sock.recv_multipart()
-            if reply == [body]:
-                trace.ok(op, reply[0], server=endpoint)
-            else:
-                log.warning("reply %r does not match request %r: refused", reply, body)
-                trace.emit("refused", op=op, reply=b"|".join(reply))
-                trace.fail(op, "mismatched reply")
-        log.info("done")
+        run_workload(lambda body, _op: (blocking_request(sock, body, log), endpoint),
+                     requests=args.requests, rate=args.rate, log=log)
     finally:
         sock.close(linger=0)
     return 0

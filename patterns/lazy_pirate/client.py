@@ -17,10 +17,9 @@ import zmq
 from patterns.common import role, trace
 from patterns.common.errors import RequestAbandoned
 from patterns.common.io_threads import start_io_threads
-from patterns.lazy_pirate.workload import run_workload
+from patterns.common.workload import run_workload
 
 POLL_SLICE_MS = 100
-
 
 
 class LazyPirateClient:
@@ -131,7 +130,8 @@ def main() -> int:
         endpoint, timeout_ms=args.timeout_ms, retries=args.retries, log=log
     ) as client:
         run_workload(
-            client.request, requests=args.requests, rate=args.rate, server=endpoint, log=log
+            lambda body, _op: (client.request(body), endpoint),
+            requests=args.requests, rate=args.rate, log=log,
         )
     return 0
 

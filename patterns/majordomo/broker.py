@@ -28,9 +28,12 @@ dispatched to a worker whose connection has already gone raises
 ``EHOSTUNREACH``; the broker then forgets the worker and puts the request back
 at the head of the queue, which it may safely do because no worker saw it.
 
-Performance: each poll wake-up drains the socket with ``NOBLOCK`` until
-``EAGAIN``, the clock is read once per batch, and the hot path neither logs
-(the debug level is checked once) nor allocates beyond the outgoing frame list.
+Performance: the loop sleeps in ``recv`` itself (``RCVTIMEO`` armed to the
+next heartbeat tick) rather than in a poll followed by receives until
+``EAGAIN``; messages re-frame in place or go out as a head tuple plus the
+received body (no intermediate lists); a worker's next REQUEST leaves before
+the REPLY it just answered is forwarded; and the hot path never logs (the debug
+level is checked once per ``serve``). See docs/majordomo.md for the figures.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ import zmq
 from patterns.common import role
 from patterns.common.io_threads import start_io_threads
 from patterns.majordomo import mdp
-from patterns.majordomo.fastio import poll_in, recv_frames, send_frames
+from patterns.majordomo.fastio import recv_frames, send_frames, send_prefixed, set_recv_timeout
 
 log = logging.getLogger("majordomo.broker")
 
@@ -59,11 +62,15 @@ _W_HEARTBEAT = mdp.W_HEARTBEAT
 _W_DISCONNECT = mdp.W_DISCONNECT
 _MMI_PREFIX = mdp.MMI_PREFIX
 
-# Messages handled per wake-up before timers get a look-in, so a flood cannot
-# starve heartbeats and purges.
-_BATCH = 2000
+# Messages handled between two calls of ``should_stop`` under a continuous flood
+# (timers are checked at every message; this only bounds the stop latency).
+_STOP_CHECK_EVERY = 1000
 # Requests queued per service before the oldest are dropped (clients retry).
 _MAX_QUEUE = 100_000
+
+
+def _never() -> bool:
+    return False
 
 
 class _Worker:
@@ -119,6 +126,8 @@ class MajordomoBroker:
         self._now = time.monotonic()
         self._heartbeat_at = self._now + self.heartbeat
         self._debug = False
+        # How late a heartbeat tick may be when the broker sleeps in recv (see serve).
+        self._timer_slack_ms = max(1, heartbeat_ms // 20)
         self.endpoints: list[str] = []
 
     # --- lifecycle ---
@@ -131,27 +140,54 @@ class MajordomoBroker:
         return resolved
 
     def serve(self, should_stop: Callable[[], bool] | None = None) -> None:
-        """Run until ``should_stop()`` returns true."""
+        """Run until ``should_stop()`` returns true (checked at every heartbeat tick,
+        every idle timeout and every ``_STOP_CHECK_EVERY`` messages).
+
+        The loop blocks in ``recv`` itself, with ``RCVTIMEO`` armed to the next
+        heartbeat tick, instead of polling first: under MDP's lock-step load
+        most wake-ups deliver one message, and a poll wake-up costs a
+        ``zmq_poll`` (two ``getsockopt`` and the poll) plus a closing receive
+        that raises ``EAGAIN``, about as much as handling the message itself.
+        ``RCVTIMEO`` is re-armed only when it would overshoot the tick by more
+        than ``heartbeat / 20``, so a busy broker sets it a few times per
+        interval, not per message. The clock is read once per message and the
+        timers are a comparison on it.
+        """
         self._debug = log.isEnabledFor(logging.DEBUG)
+        stop = should_stop or _never
         sock = self.socket
         handle = self._handle
         again = zmq.Again
         monotonic = time.monotonic
-        while should_stop is None or not should_stop():
-            timeout = max(0, int((self._heartbeat_at - monotonic()) * 1000) + 1)
-            if poll_in(sock, timeout):
-                self._now = monotonic()
-                for _ in range(_BATCH):
-                    try:
-                        frames = recv_frames(sock)
-                    except again:
-                        break
-                    handle(frames)
-            now = monotonic()
+        slack = self._timer_slack_ms
+        armed = -1  # the RCVTIMEO currently set on the socket (ms); -1 = none yet
+        handled = 0
+        now = monotonic()
+        while True:
             if now >= self._heartbeat_at:
                 self._now = now
                 self._heartbeat_and_purge()
                 self._heartbeat_at = now + self.heartbeat
+                if stop():
+                    return
+            wait = int((self._heartbeat_at - now) * 1000) + 1
+            if armed < wait or armed > wait + slack:
+                set_recv_timeout(sock, wait)
+                armed = wait
+            try:
+                frames = recv_frames(sock, False)
+            except again:  # RCVTIMEO: the next tick is due
+                now = monotonic()
+                if stop():
+                    return
+                continue
+            now = self._now = monotonic()
+            handle(frames)
+            handled += 1
+            if handled >= _STOP_CHECK_EVERY:
+                handled = 0
+                if stop():
+                    return
 
     def close(self, *, farewell: bool = True) -> None:
         """Close the socket; with ``farewell`` send DISCONNECT to every worker first."""
@@ -218,12 +254,16 @@ class MajordomoBroker:
             else:
                 worker.expiry = self._now + self.expiry_s
                 service = worker.service
-                # [C | "" | MDPC01 | service | body...]
-                self._send([frames[4], _EMPTY, _C_CLIENT, service.name, *frames[6:]])
+                client = frames[4]
                 worker.client = None
                 service.idle.append(worker)
+                # The worker's next request goes out before the reply: in MDP's
+                # lock-step the worker idles until it arrives.
                 if service.requests:
                     self._dispatch(service)
+                # Re-frame in place: [C | "" | MDPC01 | service | body...]
+                frames[:6] = (client, _EMPTY, _C_CLIENT, service.name)
+                self._send(frames)
         elif command == _W_HEARTBEAT:
             if worker is None:
                 self._reject(identity, "HEARTBEAT from unknown worker")
@@ -304,10 +344,14 @@ class MajordomoBroker:
                 continue
             request = requests.popleft()
             client = request[0]
-            message = [worker.identity, _EMPTY, _W_WORKER, _W_REQUEST, client, _EMPTY]
-            message += request[4:]
             try:
-                send_frames(self.socket, message)
+                # [W | "" | MDPW01 | REQUEST | C | "" | body...]
+                send_prefixed(
+                    self.socket,
+                    (worker.identity, _EMPTY, _W_WORKER, _W_REQUEST, client, _EMPTY),
+                    request,
+                    4,
+                )
             except zmq.ZMQError:
                 # Its connection is gone (EHOSTUNREACH) or it is not reading
                 # (EAGAIN): nobody saw the request, so it goes back in front.

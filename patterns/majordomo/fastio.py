@@ -19,7 +19,9 @@ from zmq.backend import zmq_poll
 
 _raw_send = _BackendSocket.send
 _raw_recv = _BackendSocket.recv
+_raw_set = _BackendSocket.set
 _NOBLOCK = int(zmq.NOBLOCK)
+_RCVTIMEO = int(zmq.RCVTIMEO)
 _SNDMORE = int(zmq.SNDMORE)
 _POLLIN = int(zmq.POLLIN)
 
@@ -34,6 +36,23 @@ def send_frames(sock: zmq.Socket, frames: list[bytes], noblock: bool = True) -> 
     _raw_send(sock, frames[last], flags)
 
 
+def send_prefixed(
+    sock: zmq.Socket, head: tuple[bytes, ...], frames: list[bytes], start: int
+) -> None:
+    """Send ``head`` then ``frames[start:]`` (at least one) as one non-blocking message.
+
+    Re-framing a message (a broker swapping an envelope) this way builds no
+    intermediate list. Errors surface from the first frame, as in :func:`send_frames`.
+    """
+    more = _NOBLOCK | _SNDMORE
+    for frame in head:
+        _raw_send(sock, frame, more)
+    last = len(frames) - 1
+    for i in range(start, last):
+        _raw_send(sock, frames[i], more)
+    _raw_send(sock, frames[last], _NOBLOCK)
+
+
 def recv_frames(sock: zmq.Socket, noblock: bool = True) -> list[bytes]:
     """Receive one multipart message as ``bytes`` frames; raises ``zmq.Again`` if none."""
     # Receiving zmq.Frame objects and reading ``.more`` avoids one
@@ -45,6 +64,11 @@ def recv_frames(sock: zmq.Socket, noblock: bool = True) -> list[bytes]:
         frame = _raw_recv(sock, flags, False)
         frames.append(frame.bytes)
     return frames
+
+
+def set_recv_timeout(sock: zmq.Socket, timeout_ms: int) -> None:
+    """Set ``RCVTIMEO`` (ms, -1 = wait forever) for a blocking :func:`recv_frames`."""
+    _raw_set(sock, _RCVTIMEO, timeout_ms)
 
 
 def poll_in(sock: zmq.Socket, timeout_ms: int) -> bool:

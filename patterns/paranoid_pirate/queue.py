@@ -21,19 +21,18 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 
 import zmq
 
 from patterns.common import role
-from patterns.common.io_threads import start_io_threads
+from patterns.common.lru_queue import LruQueue, run_queue_cli
 from patterns.paranoid_pirate import ppp
 
 MAX_POLL_MS = 100  # cap on one poll so a stop request is noticed promptly
 
 
-class ParanoidPirateQueue:
+class ParanoidPirateQueue(LruQueue):
     """Frontend ROUTER for Lazy Pirate clients, backend ROUTER for PPP workers."""
 
     def __init__(
@@ -47,35 +46,22 @@ class ParanoidPirateQueue:
         log: logging.Logger | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self._ctx = context or zmq.Context.instance()
-        self._log = log or logging.getLogger(__name__)
+        super().__init__(frontend, backend, context=context, log=log)
         self._clock = clock
         self.interval_s = max(heartbeat_ms, 1) / 1000.0
         self.expiry_s = self.interval_s * max(liveness, 1)
-        self._frontend = self._ctx.socket(zmq.ROUTER)
-        self._backend = self._ctx.socket(zmq.ROUTER)
-        for sock in (self._frontend, self._backend):
-            sock.linger = 0
-        self._backend.setsockopt(zmq.ROUTER_HANDOVER, 1)
-        self._backend.setsockopt(zmq.ROUTER_MANDATORY, 1)
-        self._frontend.bind(frontend)
-        self._backend.bind(backend)
-        self.frontend_endpoint: str = self._frontend.getsockopt_string(zmq.LAST_ENDPOINT)
-        self.backend_endpoint: str = self._backend.getsockopt_string(zmq.LAST_ENDPOINT)
         self.expiry: dict[bytes, float] = {}  # every known worker, idle or busy
-        self.idle: OrderedDict[bytes, None] = OrderedDict()  # least recently used first
         self._heartbeat_at = self._clock() + self.interval_s
 
     # -- worker bookkeeping -------------------------------------------------
 
     def _forget(self, worker: bytes) -> None:
         self.expiry.pop(worker, None)
-        self.idle.pop(worker, None)
+        super()._forget(worker)
 
     def _make_idle(self, worker: bytes, now: float) -> None:
         self.expiry[worker] = now + self.expiry_s
-        self.idle.pop(worker, None)
-        self.idle[worker] = None
+        self._mark_idle(worker)
 
     def purge(self, now: float) -> None:
         """Forget every worker whose expiry has passed, idle or busy."""
@@ -116,19 +102,16 @@ class ParanoidPirateQueue:
         if ppp.split_envelope(frames) is None or len(frames) < 3:
             self._log.warning("dropping malformed request (%d frames)", len(frames))
             return
-        while self.idle:
-            worker, _ = self.idle.popitem(last=False)
-            if not self._alive(worker, now):
-                self._log.info("worker %r expired before dispatch", worker)
-                self._forget(worker)
-                continue
-            try:
-                self._backend.send_multipart([worker, *frames], zmq.NOBLOCK)
-                return
-            except zmq.ZMQError as exc:  # EHOSTUNREACH: disconnected; EAGAIN: not reading
-                self._log.warning("worker %r unreachable (%s), forgetting it", worker, exc)
-                self._forget(worker)
-        self._log.warning("no live worker; request dropped, the client will retry")
+
+        def alive(worker: bytes) -> bool:
+            if self._alive(worker, now):
+                return True
+            self._log.info("worker %r expired before dispatch", worker)
+            self._forget(worker)
+            return False
+
+        if not self._send_to_idle_worker(frames, usable=alive):
+            self._log.warning("no live worker; request dropped, the client will retry")
 
     def _send_heartbeats(self) -> None:
         for worker in list(self.expiry):
@@ -145,11 +128,7 @@ class ParanoidPirateQueue:
         now = self._clock()
         self.purge(now)
         timeout_ms = min(max(int((self._heartbeat_at - now) * 1000), 0), MAX_POLL_MS)
-        poller = zmq.Poller()
-        poller.register(self._backend, zmq.POLLIN)
-        if self.idle:
-            poller.register(self._frontend, zmq.POLLIN)
-        events = dict(poller.poll(timeout_ms))
+        events = self._poll(timeout_ms)
         if self._backend in events:
             self._on_backend(self._backend.recv_multipart(), self._clock())
         if self._frontend in events and self.idle:
@@ -163,38 +142,23 @@ class ParanoidPirateQueue:
             self.purge(now)
             self._heartbeat_at = now + self.interval_s
 
-    def run(self, stop: object | None = None) -> None:
-        """Serve until ``stop.is_set()`` (a threading.Event) or a stop signal."""
-        while stop is None or not stop.is_set():  # type: ignore[attr-defined]
-            self.poll_once()
 
-    def close(self) -> None:
-        self._frontend.close(linger=0)
-        self._backend.close(linger=0)
-
-
-def main() -> int:
-    p = role.parser("Paranoid Pirate queue (RFC 6/PPP): LRU dispatch to heartbeating workers, "
-                    "expiry of silent ones.")
+def main(
+    queue_class: type[ParanoidPirateQueue] = ParanoidPirateQueue,
+    description: str = "Paranoid Pirate queue (RFC 6/PPP): LRU dispatch to heartbeating "
+                       "workers, expiry of silent ones.",
+) -> int:
+    """The queue CLI; the negative control (tests/negative) runs it with its broken class."""
+    p = role.parser(description)
     role.add_bind(p, "frontend", "backend")
     p.add_argument("--heartbeat-ms", type=int, default=ppp.HEARTBEAT_INTERVAL_MS,
                    help="heartbeat interval (ms); must match the workers'")
     p.add_argument("--liveness", type=int, default=ppp.HEARTBEAT_LIVENESS,
                    help="heartbeats a worker may miss before it is expired")
-    args = p.parse_args()
-    log = role.configure_logging(args.verbose)
-    if not args.bind or len(args.bind) != 2:
-        p.error("give --bind twice: the frontend, then the backend")
-    start_io_threads()
-    queue = ParanoidPirateQueue(args.bind[0], args.bind[1], heartbeat_ms=args.heartbeat_ms,
-                                liveness=args.liveness, log=log)
-    log.info("paranoid pirate queue: frontend %s, backend %s",
-             queue.frontend_endpoint, queue.backend_endpoint)
-    try:
-        queue.run()
-    finally:
-        queue.close()
-    return 0
+    return run_queue_cli(p, "paranoid pirate queue",
+                         lambda frontend, backend, args, log:
+                         queue_class(frontend, backend, heartbeat_ms=args.heartbeat_ms,
+                                     liveness=args.liveness, log=log))
 
 
 if __name__ == "__main__":

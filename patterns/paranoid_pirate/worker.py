@@ -19,6 +19,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
 
 import zmq
@@ -231,10 +232,8 @@ def main() -> int:
         reconnect_ms=args.reconnect_ms, backoff_max_ms=args.backoff_max_ms,
         work_ms=args.work_ms, log=log,
     )
-    try:
+    with closing(worker):
         worker.run()
-    finally:
-        worker.close()
     return 0
 
 

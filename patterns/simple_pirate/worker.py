@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import logging
 import random
-import time
+from contextlib import closing
 
 import zmq
 
-from patterns.common import role, trace
+from patterns.common import role
+from patterns.common.echo import EchoLoop
 from patterns.common.io_threads import start_io_threads
 from patterns.simple_pirate import READY
-
-POLL_MS = 200
 
 
 def printable_identity(rng: random.Random | None = None) -> bytes:
@@ -26,7 +25,7 @@ def printable_identity(rng: random.Random | None = None) -> bytes:
     return f"{r.randrange(0x10000):04X}-{r.randrange(0x10000):04X}".encode()
 
 
-class SimplePirateWorker:
+class SimplePirateWorker(EchoLoop):
     """Echo worker: receives ``[C | "" | body...]`` and returns the same envelope and body."""
 
     def __init__(
@@ -38,40 +37,23 @@ class SimplePirateWorker:
         log: logging.Logger | None = None,
         identity: bytes | None = None,
     ) -> None:
-        self._ctx = context or zmq.Context.instance()
-        self._log = log or logging.getLogger(__name__)
-        self._work_s = max(work_ms, 0) / 1000.0
         self.identity = identity or printable_identity()
-        self._socket = self._ctx.socket(zmq.REQ)
-        self._socket.linger = 0
-        self._socket.setsockopt(zmq.IDENTITY, self.identity)
-        self._socket.connect(endpoint)
-        self._socket.send(READY)
-        self.handled = 0
+        sock = (context or zmq.Context.instance()).socket(zmq.REQ)
+        sock.linger = 0
+        sock.setsockopt(zmq.IDENTITY, self.identity)
+        sock.connect(endpoint)
+        super().__init__(sock, work_ms=work_ms, log=log or logging.getLogger(__name__))
+        sock.send(READY)
 
-    def serve_one(self, timeout_ms: int = POLL_MS) -> bool:
-        """Handle at most one request; False when none arrived."""
-        if not self._socket.poll(max(timeout_ms, 0), zmq.POLLIN):
-            return False
-        frames = self._socket.recv_multipart()
+    def request_op(self, frames: list[bytes]) -> bytes | None:
         if len(frames) < 3 or frames[1] != b"":
-            # REQ must send next; READY puts this worker back in the idle FIFO.
-            self._log.warning("malformed request (%d frames) dropped", len(frames))
-            self._socket.send(READY)
-            return True
-        if self._work_s:
-            time.sleep(self._work_s)
-        self.handled += 1
-        trace.handled(frames[2])
-        self._socket.send_multipart(frames)
-        return True
+            return None
+        return frames[2]
 
-    def run(self, stop: object | None = None) -> None:
-        while stop is None or not stop.is_set():  # type: ignore[attr-defined]
-            self.serve_one()
-
-    def close(self) -> None:
-        self._socket.close(linger=0)
+    def on_malformed(self, frames: list[bytes]) -> None:
+        # REQ must send next; READY puts this worker back in the idle FIFO.
+        super().on_malformed(frames)
+        self._socket.send(READY)
 
 
 def main() -> int:
@@ -85,10 +67,8 @@ def main() -> int:
     start_io_threads()
     worker = SimplePirateWorker(args.connect[0], work_ms=args.work_ms, log=log)
     log.info("simple pirate worker %s connected to %s", worker.identity.decode(), args.connect[0])
-    try:
+    with closing(worker):
         worker.run()
-    finally:
-        worker.close()
     return 0
 
 

@@ -19,6 +19,7 @@ Do not use it for anything else.
 from __future__ import annotations
 
 import sys
+from contextlib import closing
 from pathlib import Path
 
 try:
@@ -31,7 +32,7 @@ import zmq
 from patterns.common import role
 from patterns.common.errors import RequestAbandoned
 from patterns.common.io_threads import start_io_threads
-from patterns.lazy_pirate.workload import run_workload
+from patterns.common.workload import run_workload
 
 
 class TrustingClient:
@@ -65,12 +66,11 @@ def main() -> int:
     if not args.connect:
         p.error("--connect is required")
     start_io_threads()
-    client = TrustingClient(args.connect[0], timeout_ms=args.timeout_ms, retries=args.retries)
-    try:
-        run_workload(client.request, requests=args.requests, rate=args.rate,
-                     server=args.connect[0], log=log)
-    finally:
-        client.close()
+    endpoint = args.connect[0]
+    client = TrustingClient(endpoint, timeout_ms=args.timeout_ms, retries=args.retries)
+    with closing(client):
+        run_workload(lambda body, _op: (client.request(body), endpoint),
+                     requests=args.requests, rate=args.rate, log=log)
     return 0
 
 

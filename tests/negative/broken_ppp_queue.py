@@ -28,9 +28,9 @@ except ImportError:  # run as a plain script from a checkout
 import zmq
 
 from patterns.common import role
-from patterns.common.io_threads import start_io_threads
 from patterns.paranoid_pirate import ppp
 from patterns.paranoid_pirate.queue import ParanoidPirateQueue
+from patterns.paranoid_pirate.queue import main as queue_main
 
 
 class BrokenQueue(ParanoidPirateQueue):
@@ -56,23 +56,8 @@ class BrokenQueue(ParanoidPirateQueue):
 
 
 def main() -> int:
-    p = role.parser("BROKEN Paranoid Pirate queue (negative control): heartbeats idle workers "
-                    "only, never expires workers.")
-    role.add_bind(p, "frontend", "backend")
-    p.add_argument("--heartbeat-ms", type=int, default=ppp.HEARTBEAT_INTERVAL_MS)
-    p.add_argument("--liveness", type=int, default=ppp.HEARTBEAT_LIVENESS)
-    args = p.parse_args()
-    log = role.configure_logging(args.verbose)
-    if not args.bind or len(args.bind) != 2:
-        p.error("give --bind twice: the frontend, then the backend")
-    start_io_threads()
-    queue = BrokenQueue(args.bind[0], args.bind[1], heartbeat_ms=args.heartbeat_ms,
-                        liveness=args.liveness, log=log)
-    try:
-        queue.run()
-    finally:
-        queue.close()
-    return 0
+    return queue_main(BrokenQueue, "BROKEN Paranoid Pirate queue (negative control): heartbeats "
+                      "idle workers only, never expires workers.")
 
 
 if __name__ == "__main__":

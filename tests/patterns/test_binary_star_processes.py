@@ -2,81 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
-import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.patterns.procs import REPO, Procs, free_port, help_text, wait_for
+
 NO_VOTE = REPO / "tests" / "negative" / "binary_star_no_vote_server.py"
 HB = 60
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 8.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-class Procs:
-    """Spawns role processes with a shared trace file; kills whatever is left at teardown."""
-
-    def __init__(self, tmp: Path) -> None:
-        self.trace = tmp / "history.jsonl"
-        self.procs: list[subprocess.Popen] = []
-        self.t0 = time.monotonic()
-
-    def spawn(self, node: str, argv: list[str]) -> subprocess.Popen:
-        env = dict(os.environ, ZCHAOS_TRACE=str(self.trace), ZCHAOS_NODE=node,
-                   ZCHAOS_T0=str(self.t0))
-        p = subprocess.Popen([sys.executable, *argv], env=env, cwd=REPO,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             start_new_session=True)
-        self.procs.append(p)
-        return p
-
-    def events(self, node: str | None = None, kind: str | None = None) -> list[dict]:
-        if not self.trace.exists():
-            return []
-        out = [json.loads(x) for x in self.trace.read_text().splitlines() if x.strip()]
-        return [e for e in out if (node is None or e["node"] == node)
-                and (kind is None or e["type"] == kind)]
-
-    def states(self, node: str) -> list[str]:
-        return [e["state"] for e in self.events(node, "state")]
-
-    def cleanup(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-            p.wait(timeout=5)
-            if p.stderr:
-                p.stderr.close()
-
-
 @pytest.fixture
 def procs(tmp_path: Path) -> Iterator[Procs]:
-    p = Procs(tmp_path)
-    try:
+    with Procs(tmp_path) as p:
         yield p
-    finally:
-        p.cleanup()
 
 
 def server_argv(module_or_path: str | Path, role: str, front: int, pub: int,
@@ -96,11 +39,9 @@ def test_help_documents_the_options() -> None:
                                     "--heartbeat-ms"]),
                           (CLIENT, ["--connect", "--timeout-ms", "--settle-ms", "--retries",
                                     "--requests", "--rate"])):
-        out = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True,
-                             text=True, timeout=30, cwd=REPO)
-        assert out.returncode == 0
+        out = help_text(module)
         for flag in flags:
-            assert flag in out.stdout
+            assert flag in out
 
 
 def test_failover_across_processes_and_clean_stop(procs: Procs) -> None:

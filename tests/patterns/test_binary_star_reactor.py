@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,23 +14,9 @@ from patterns.binary_star.client import BinaryStarClient
 from patterns.binary_star.fsm import State
 from patterns.binary_star.reactor import FATAL_EXIT, BinaryStarReactor, request_op
 from patterns.common.errors import RequestAbandoned
+from tests.patterns.procs import free_port, read_events, wait_for
 
 HB_MS = 50
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 5.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.01)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 class Server:
@@ -63,12 +47,6 @@ def trace_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ZCHAOS_TRACE", str(path))
     monkeypatch.setenv("ZCHAOS_NODE", "test")
     return path
-
-
-def events(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 @pytest.fixture
@@ -121,9 +99,9 @@ def test_pair_settles_and_serves_from_primary(pair: dict, trace_file: Path) -> N
     finally:
         client.close()
     assert backup.reactor.served == 0
-    states = [(e["state"]) for e in events(trace_file) if e["type"] == "state"]
+    states = [(e["state"]) for e in read_events(trace_file) if e["type"] == "state"]
     assert {"PRIMARY", "BACKUP", "ACTIVE", "PASSIVE"} <= set(states)
-    handled = [e["op"] for e in events(trace_file) if e["type"] == "handled"]
+    handled = [e["op"] for e in read_events(trace_file) if e["type"] == "handled"]
     assert handled == [f"op:{i}" for i in range(5)]
 
 
@@ -200,7 +178,7 @@ def test_dual_active_is_fatal(trace_file: Path) -> None:
         fake_peer.send(b"3")
         s.thread.join(timeout=5)
         assert s.status == FATAL_EXIT
-        fatal = [e for e in events(trace_file) if e["type"] == "fatal"]
+        fatal = [e for e in read_events(trace_file) if e["type"] == "fatal"]
         assert fatal and "dual active" in fatal[0]["reason"]
     finally:
         if s.thread.is_alive():

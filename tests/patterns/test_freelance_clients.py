@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -18,13 +17,15 @@ from patterns.freelance import echo_server, server1, server2, server3
 from patterns.freelance.client1 import FreelanceClient1
 from patterns.freelance.client2 import FreelanceClient2
 from patterns.freelance.flp import FreelanceClient3
+from tests.patterns.procs import free_ports
 
 LOG = logging.getLogger("test")
 
 MODELS: dict[int, Callable] = {
-    1: lambda ep, **kw: echo_server.serve(ep, server1.respond, **kw),
-    2: lambda ep, **kw: echo_server.serve(ep, server2.respond, **kw),
-    3: server3.serve,
+    1: lambda ep, **kw: echo_server.serve(ep, server1.handle, **kw),
+    2: lambda ep, **kw: echo_server.serve(ep, server2.handle, **kw),
+    3: lambda ep, **kw: echo_server.serve(ep, server3.handle,
+                                          routing_id=server3.guide_routing_id(ep), **kw),
 }
 
 
@@ -52,15 +53,8 @@ class ServerThread:
 
 
 def endpoints(n: int) -> list[str]:
-    """Distinct free loopback ports (bound together, then released)."""
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for sock in socks:
-            sock.bind(("127.0.0.1", 0))
-        return [f"tcp://127.0.0.1:{sock.getsockname()[1]}" for sock in socks]
-    finally:
-        for sock in socks:
-            sock.close()
+    """Distinct free loopback endpoints."""
+    return [f"tcp://127.0.0.1:{port}" for port in free_ports(n)]
 
 
 class Cluster:

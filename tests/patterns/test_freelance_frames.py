@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from patterns.common.errors import RequestAbandoned
 from patterns.freelance import echo_server, server1, server2, server3
 from patterns.freelance.envelope import split_envelope
 from patterns.freelance.flp import FlpAgent, FreelanceClient3
+from tests.patterns.procs import free_endpoint
 
 LOG = logging.getLogger("test")
 
@@ -35,6 +35,9 @@ def test_server_responders() -> None:
     assert server2.respond([b"7", b"c:1"]) == ([b"7", b"OK"], b"c:1")
     assert server2.respond([b"c:1"]) is None
     assert server2.respond([b"7", b"c:1", b"extra"]) is None
+    # the REP envelope is stripped before respond() and put back in front of its reply
+    assert server2.handle([b"id", b"", b"7", b"c:1"]) == ([b"id", b"", b"7", b"OK"], b"c:1")
+    assert server1.handle([b"id", b"no-delimiter"]) is None
 
 
 def test_server3_answer() -> None:
@@ -42,6 +45,10 @@ def test_server3_answer() -> None:
     assert server3.answer([b"C", b"12", b"body"]) == [b"C", b"12", b"body"]
     assert server3.answer([b"C", b"12"]) is None  # CCF without a body
     assert server3.answer([b"C"]) is None
+    assert server3.handle([b"C", b"PING"]) == ([b"C", b"PONG"], None)  # no work, not traced
+    assert server3.handle([b"C", b"12", b"c:1"]) == ([b"C", b"12", b"c:1"], b"c:1")
+    assert server3.guide_routing_id("tcp://127.0.0.1:5555") == b"tcp://127.0.0.1:5555"
+    assert server3.guide_routing_id("tcp://*:5555") is None
 
 
 class Running:
@@ -69,15 +76,12 @@ def ctx() -> Iterator[zmq.Context]:
         c.term()
 
 
-def port_endpoint() -> str:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return f"tcp://127.0.0.1:{sock.getsockname()[1]}"
-
-
 def test_flp_server_ping_pong_ccf_and_garbage(ctx: zmq.Context) -> None:
-    endpoint = port_endpoint()
-    srv = Running(server3.serve, endpoint, ctx)
+    endpoint = free_endpoint()
+    srv = Running(lambda ep, **kw: echo_server.serve(ep, server3.handle,
+                                                     routing_id=server3.guide_routing_id(ep),
+                                                     **kw),
+                  endpoint, ctx)
     client = ctx.socket(zmq.ROUTER)
     client.setsockopt(zmq.LINGER, 0)
     try:
@@ -97,8 +101,8 @@ def test_flp_server_ping_pong_ccf_and_garbage(ctx: zmq.Context) -> None:
 
 
 def test_model2_server_over_dealer_drops_malformed(ctx: zmq.Context) -> None:
-    endpoint = port_endpoint()
-    srv = Running(lambda ep, **kw: echo_server.serve(ep, server2.respond, **kw), endpoint, ctx)
+    endpoint = free_endpoint()
+    srv = Running(lambda ep, **kw: echo_server.serve(ep, server2.handle, **kw), endpoint, ctx)
     dealer = ctx.socket(zmq.DEALER)
     dealer.setsockopt(zmq.LINGER, 0)
     try:

@@ -2,88 +2,32 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
-
-
-def wait_for(condition: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-class Procs:
-    def __init__(self, tmp: Path) -> None:
-        self.trace = tmp / "history.jsonl"
-        self.procs: list[subprocess.Popen] = []
-
-    def spawn(self, node: str, argv: list[str]) -> subprocess.Popen:
-        env = dict(os.environ, ZCHAOS_TRACE=str(self.trace), ZCHAOS_NODE=node)
-        p = subprocess.Popen([sys.executable, *argv], env=env, cwd=REPO,
-                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                             start_new_session=True)
-        self.procs.append(p)
-        return p
-
-    def events(self, node: str, kind: str) -> list[dict]:
-        if not self.trace.exists():
-            return []
-        out = [json.loads(x) for x in self.trace.read_text().splitlines() if x.strip()]
-        return [e for e in out if e["node"] == node and e["type"] == kind]
-
-    def cleanup(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGKILL)
-            p.wait(timeout=5)
+from tests.patterns.procs import Procs, free_ports, help_text, wait_for
 
 
 @pytest.fixture
 def procs(tmp_path: Path) -> Iterator[Procs]:
-    p = Procs(tmp_path)
-    try:
+    with Procs(tmp_path) as p:
         yield p
-    finally:
-        p.cleanup()
 
 
 @pytest.mark.parametrize("role", ["server1", "client1", "server2", "client2", "server3",
                                   "client3"])
 def test_help(role: str) -> None:
-    out = subprocess.run([sys.executable, "-m", f"patterns.freelance.{role}", "--help"],
-                         capture_output=True, text=True, timeout=30, cwd=REPO)
-    assert out.returncode == 0
+    out = help_text(f"patterns.freelance.{role}")
     wanted = ["--bind", "--work-ms"] if role.startswith("server") else [
         "--connect", "--timeout-ms", "--retries", "--requests", "--rate"]
     if role == "client3":
         wanted += ["--ping-ms", "--ttl-ms"]
     for flag in wanted:
-        assert flag in out.stdout
+        assert flag in out
 
 
 @pytest.mark.parametrize("model", [1, 2, 3])

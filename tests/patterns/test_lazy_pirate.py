@@ -6,11 +6,7 @@ so each test controls exactly which replies come back and when.
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,11 +15,10 @@ from pathlib import Path
 import pytest
 import zmq
 
+from patterns.common.echo import EchoServer
 from patterns.common.errors import RequestAbandoned
-from patterns.hello.server import EchoServer
 from patterns.lazy_pirate.client import LazyPirateClient
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.patterns.procs import Procs, free_endpoint, help_text, read_events, stop, wait_until
 
 
 @pytest.fixture
@@ -82,17 +77,17 @@ def fake_server(ctx: zmq.Context) -> Iterator:
 
 
 @pytest.fixture
+def procs(tmp_path: Path) -> Iterator[Procs]:
+    with Procs(tmp_path) as p:
+        yield p
+
+
+@pytest.fixture
 def trace_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "trace.jsonl"
     monkeypatch.setenv("ZCHAOS_TRACE", str(path))
     monkeypatch.setenv("ZCHAOS_NODE", "client")
     return path
-
-
-def events(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def test_reply_matching_the_request_is_returned(ctx, fake_server) -> None:
@@ -109,7 +104,7 @@ def test_mismatching_reply_is_refused_and_never_returned(ctx, fake_server, trace
     with LazyPirateClient(server.endpoint, timeout_ms=300, retries=3, context=ctx) as client:
         assert client.request(b"client:1") == b"client:1"
         assert client.sends == 2
-    kinds = [(e["type"], e.get("reply")) for e in events(trace_file)]
+    kinds = [(e["type"], e.get("reply")) for e in read_events(trace_file)]
     assert ("refused", "client:999") in kinds
     assert ("retry", None) in kinds
 
@@ -133,9 +128,7 @@ def test_gives_up_after_exactly_retries_sends(ctx, fake_server, retries: int) ->
             client.request(b"client:1")
         elapsed = time.monotonic() - started
     # Every send got through (the server counts them), each one on a new socket.
-    deadline = time.monotonic() + 2
-    while len(server.requests) < retries and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_until(lambda: len(server.requests) >= retries, timeout=2)
     assert len(server.requests) == retries
     assert len({peer for peer, _ in server.requests}) == retries
     assert retries * timeout_ms / 1000 * 0.9 <= elapsed <= retries * timeout_ms / 1000 + 1.0
@@ -172,10 +165,7 @@ def test_succeeds_when_the_server_comes_back_inside_the_retry_window(ctx) -> Non
     thread.start()
     server = None
     try:
-        deadline = time.monotonic() + 5
-        while client.sends < 2 and time.monotonic() < deadline:  # first attempt lost
-            time.sleep(0.01)
-        assert client.sends >= 2
+        assert wait_until(lambda: client.sends >= 2, timeout=5)  # first attempt lost
         server = EchoServer(endpoint, context=ctx)
         stop = threading.Event()
         serving = threading.Thread(target=server.serve_forever, args=(stop,), daemon=True)
@@ -194,77 +184,34 @@ def test_succeeds_when_the_server_comes_back_inside_the_retry_window(ctx) -> Non
 # -- the CLIs --------------------------------------------------------------
 
 
-def _env(trace: Path, node: str) -> dict[str, str]:
-    env = dict(os.environ)
-    env.update(ZCHAOS_TRACE=str(trace), ZCHAOS_NODE=node, ZCHAOS_T0=str(time.monotonic()))
-    env["PYTHONPATH"] = str(REPO)
-    return env
-
-
-def _spawn(args: list[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", *args], env=env, cwd=REPO,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            start_new_session=True)
-
-
-def _stop(proc: subprocess.Popen) -> int:
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            return proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-    return proc.returncode
-
-
-def _free_port() -> int:
-    ctx = zmq.Context.instance()
-    with ctx.socket(zmq.REP) as probe:
-        return probe.bind_to_random_port("tcp://127.0.0.1")
-
-
-def test_cli_client_and_server_trace_every_request(tmp_path: Path) -> None:
-    trace = tmp_path / "trace.jsonl"
-    endpoint = f"tcp://127.0.0.1:{_free_port()}"
-    server = _spawn(["patterns.lazy_pirate.server", "--bind", endpoint], _env(trace, "server"))
-    client = None
-    try:
-        client = _spawn(["patterns.lazy_pirate.client", "--connect", endpoint, "--requests", "20",
-                         "--timeout-ms", "1000", "--retries", "3"], _env(trace, "client"))
-        assert client.wait(timeout=30) == 0
-        assert _stop(server) == 0
-    finally:
-        for proc in (client, server):
-            if proc is not None:
-                _stop(proc)
-    log = events(trace)
-    oks = [e for e in log if e["type"] == "ok"]
+def test_cli_client_and_server_trace_every_request(procs: Procs) -> None:
+    endpoint = free_endpoint()
+    server = procs.spawn("server", ["-m", "patterns.lazy_pirate.server", "--bind", endpoint])
+    client = procs.spawn("client", ["-m", "patterns.lazy_pirate.client", "--connect", endpoint,
+                                    "--requests", "20", "--timeout-ms", "1000",
+                                    "--retries", "3"])
+    assert client.wait(timeout=30) == 0
+    assert stop(server) == 0
+    oks = procs.events("client", "ok")
     assert [e["op"] for e in oks] == [f"client:{i}" for i in range(1, 21)]
     assert all(e["reply"] == e["op"] and e["server"] == endpoint for e in oks)
-    assert len([e for e in log if e["type"] == "handled"]) == 20
-    assert len([e for e in log if e["type"] == "invoke"]) == 20
+    assert len(procs.events("server", "handled")) == 20
+    assert len(procs.events("client", "invoke")) == 20
 
 
-def test_cli_client_abandons_then_moves_on_and_exits_0(tmp_path: Path) -> None:
-    trace = tmp_path / "trace.jsonl"
-    endpoint = f"tcp://127.0.0.1:{_free_port()}"  # nobody there
-    client = _spawn(["patterns.lazy_pirate.client", "--connect", endpoint, "--requests", "2",
-                     "--timeout-ms", "100", "--retries", "2"], _env(trace, "client"))
-    try:
-        assert client.wait(timeout=20) == 0
-    finally:
-        _stop(client)
-    log = events(trace)
-    assert [e["op"] for e in log if e["type"] == "fail"] == ["client:1", "client:2"]
-    assert [e["attempt"] for e in log if e["type"] == "retry"] == [2, 2]
-    assert not [e for e in log if e["type"] == "ok"]
+def test_cli_client_abandons_then_moves_on_and_exits_0(procs: Procs) -> None:
+    endpoint = free_endpoint()  # nobody there
+    client = procs.spawn("client", ["-m", "patterns.lazy_pirate.client", "--connect", endpoint,
+                                    "--requests", "2", "--timeout-ms", "100", "--retries", "2"])
+    assert client.wait(timeout=20) == 0
+    assert [e["op"] for e in procs.events("client", "fail")] == ["client:1", "client:2"]
+    assert [e["attempt"] for e in procs.events("client", "retry")] == [2, 2]
+    assert not procs.events("client", "ok")
 
 
 @pytest.mark.parametrize("module", ["patterns.lazy_pirate.client", "patterns.lazy_pirate.server"])
 def test_cli_help_documents_the_options(module: str) -> None:
-    out = subprocess.run([sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True,
-                         text=True, timeout=30, check=True).stdout
+    out = help_text(module)
     expected = ["--connect", "--timeout-ms", "--retries", "--requests", "--rate"] \
         if module.endswith("client") else ["--bind", "--work-ms"]
     for flag in expected:
@@ -272,21 +219,15 @@ def test_cli_help_documents_the_options(module: str) -> None:
 
 
 def test_cli_client_exits_0_promptly_on_sigterm_right_after_its_first_send(
-        tmp_path: Path) -> None:
+        procs: Procs) -> None:
     """A SIGTERM that lands while libzmq starts its threads must not be lost (io_threads)."""
-    endpoint = f"tcp://127.0.0.1:{_free_port()}"
+    endpoint = free_endpoint()
     for round_no in range(5):
-        trace = tmp_path / f"trace{round_no}.jsonl"
-        client = _spawn(["patterns.lazy_pirate.client", "--connect", endpoint, "--requests", "0",
-                         "--timeout-ms", "5000"], _env(trace, "client"))
-        try:
-            deadline = time.monotonic() + 15
-            while not events(trace) and time.monotonic() < deadline:
-                time.sleep(0.002)
-            assert events(trace), "client never sent"
-            client.send_signal(signal.SIGTERM)
-            code = client.wait(timeout=3)  # well under the 5 s poll timeout
-        finally:
-            _stop(client)
-        stderr = client.stderr.read().decode() if client.stderr else ""
-        assert code == 0, stderr
+        node = f"client-{round_no}"
+        client = procs.spawn(node, ["-m", "patterns.lazy_pirate.client", "--connect", endpoint,
+                                    "--requests", "0", "--timeout-ms", "5000"])
+        assert wait_until(lambda node=node: bool(procs.events(node)), timeout=15,
+                          interval=0.002), "client never sent"
+        client.send_signal(signal.SIGTERM)
+        code = client.wait(timeout=3)  # well under the 5 s poll timeout
+        assert code == 0, procs.log(node)

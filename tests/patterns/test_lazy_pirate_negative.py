@@ -7,10 +7,6 @@ otherwise the scenario that uses the control proves nothing.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -19,7 +15,8 @@ from pathlib import Path
 import pytest
 import zmq
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.patterns.procs import REPO, Procs
+
 BROKEN_CLIENT = REPO / "tests" / "negative" / "broken_lazy_pirate_client.py"
 
 
@@ -61,20 +58,12 @@ def slow_server() -> Iterator[DelayingEchoServer]:
     server.close()
 
 
-def _run_client(argv: list[str], endpoint: str, trace: Path) -> list[dict]:
-    env = dict(os.environ, ZCHAOS_TRACE=str(trace), ZCHAOS_NODE="client",
-               ZCHAOS_T0=str(time.monotonic()), PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, *argv, "--connect", endpoint, "--requests", "6",
-                             "--timeout-ms", "100", "--retries", "1"],
-                            env=env, cwd=REPO, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
+def _run_client(argv: list[str], endpoint: str, tmp: Path) -> list[dict]:
+    with Procs(tmp) as procs:
+        proc = procs.spawn("client", [*argv, "--connect", endpoint, "--requests", "6",
+                                      "--timeout-ms", "100", "--retries", "1"])
         assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    return [json.loads(line) for line in trace.read_text().splitlines()]
+        return procs.events("client")
 
 
 def _mismatched_oks(events: list[dict]) -> list[dict]:
@@ -82,13 +71,12 @@ def _mismatched_oks(events: list[dict]) -> list[dict]:
 
 
 def test_real_client_never_accepts_a_late_reply(slow_server, tmp_path: Path) -> None:
-    events = _run_client(["-m", "patterns.lazy_pirate.client"], slow_server.endpoint,
-                         tmp_path / "t.jsonl")
+    events = _run_client(["-m", "patterns.lazy_pirate.client"], slow_server.endpoint, tmp_path)
     assert not _mismatched_oks(events)
     assert len([e for e in events if e["type"] == "fail"]) == 6
 
 
 def test_broken_client_accepts_a_late_reply_for_the_wrong_request(slow_server,
                                                                   tmp_path: Path) -> None:
-    events = _run_client([str(BROKEN_CLIENT)], slow_server.endpoint, tmp_path / "t.jsonl")
+    events = _run_client([str(BROKEN_CLIENT)], slow_server.endpoint, tmp_path)
     assert _mismatched_oks(events), "the negative control failed to misbehave"

@@ -8,9 +8,6 @@ exact frames on the wire. Timings are scaled down (50-100 ms heartbeats).
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,24 +21,18 @@ from patterns.lazy_pirate.client import LazyPirateClient
 from patterns.paranoid_pirate import ppp
 from patterns.paranoid_pirate.queue import ParanoidPirateQueue
 from patterns.paranoid_pirate.worker import ParanoidPirateWorker
+from tests.patterns.procs import (
+    Procs,
+    Runners,
+    free_endpoint,
+    garbage_then_request,
+    help_text,
+    recv,
+    wait_until,
+)
 
 ANY = "tcp://127.0.0.1:*"
 HB = 50  # ms
-
-
-class Running:
-    """Runs ``target.run(stop)`` in a daemon thread; ``close`` stops and joins it."""
-
-    def __init__(self, target) -> None:
-        self.target = target
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=target.run, args=(self.stop,), daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(timeout=5)
-        self.target.close()
 
 
 @pytest.fixture
@@ -53,15 +44,8 @@ def ctx() -> Iterator[zmq.Context]:
 
 @pytest.fixture
 def running() -> Iterator[Callable]:
-    started: list[Running] = []
-
-    def start(target):
-        started.append(Running(target))
-        return target
-
-    yield start
-    for r in reversed(started):
-        r.close()
+    with Runners() as runners:
+        yield runners.start
 
 
 @pytest.fixture
@@ -81,11 +65,6 @@ def sockets(ctx) -> Iterator[Callable[..., zmq.Socket]]:
         s.close(linger=0)
 
 
-def recv(sock: zmq.Socket, timeout_ms: int = 3000) -> list[bytes]:
-    assert sock.poll(timeout_ms, zmq.POLLIN), "nothing arrived"
-    return sock.recv_multipart()
-
-
 def recv_data(sock: zmq.Socket, timeout_ms: int = 3000) -> list[bytes] | None:
     """The next message that is not a one-frame HEARTBEAT, or None on timeout."""
     deadline = time.monotonic() + timeout_ms / 1000
@@ -96,15 +75,6 @@ def recv_data(sock: zmq.Socket, timeout_ms: int = 3000) -> list[bytes] | None:
         frames = sock.recv_multipart()
         if frames[-1:] != [ppp.HEARTBEAT] or len(frames) > 2:
             return frames
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float = 3.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.005)
-    return predicate()
 
 
 # -- frame helpers -------------------------------------------------------------
@@ -379,13 +349,10 @@ def test_queue_drops_garbage_from_workers(ctx, running, sockets) -> None:
 
 @pytest.fixture
 def ppp_system(ctx) -> Iterator[ParanoidPirateQueue]:
-    queue = _queue(ctx)
-    runners = [Running(queue), Running(_worker(queue.backend_endpoint, ctx))]
-    try:
+    with Runners() as runners:
+        queue = runners.start(_queue(ctx))
+        runners.start(_worker(queue.backend_endpoint, ctx))
         yield queue
-    finally:
-        for r in reversed(runners):
-            r.close()
 
 
 def test_end_to_end_through_real_worker(ctx, ppp_system) -> None:
@@ -394,29 +361,6 @@ def test_end_to_end_through_real_worker(ctx, ppp_system) -> None:
         for i in range(20):
             body = f"client:{i}".encode()
             assert client.request(body) == body
-
-
-def _send_garbage(ctx: zmq.Context, kind: int, endpoint: str, frames: list[bytes]) -> None:
-    sock = ctx.socket(kind)
-    sock.linger = 0
-    try:
-        if kind == zmq.ROUTER:
-            sock.setsockopt(zmq.CONNECT_ROUTING_ID, b"Q")
-            sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
-            sock.connect(endpoint)
-            deadline = time.monotonic() + 2
-            while time.monotonic() < deadline:
-                try:
-                    sock.send_multipart([b"Q", *frames])
-                    break
-                except zmq.ZMQError:
-                    time.sleep(0.005)
-        else:
-            sock.connect(endpoint)
-            sock.send_multipart(frames)
-        sock.poll(20)
-    finally:
-        sock.close(linger=0)
 
 
 @settings(max_examples=30, deadline=None,
@@ -430,53 +374,29 @@ def _send_garbage(ctx: zmq.Context, kind: int, endpoint: str, frames: list[bytes
     ),
 )
 def test_garbage_is_dropped_and_service_continues(ctx, ppp_system, kind, side, frames) -> None:
-    endpoint = ppp_system.frontend_endpoint if side == "frontend" else ppp_system.backend_endpoint
-    _send_garbage(ctx, kind, endpoint, frames)
-    with LazyPirateClient(ppp_system.frontend_endpoint, timeout_ms=250, retries=6,
-                          context=ctx) as client:
-        assert client.request(b"client:ok") == b"client:ok"
+    assert garbage_then_request(ctx, ppp_system, kind, side, frames) == b"client:ok"
 
 
 # -- the CLIs -----------------------------------------------------------------
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_endpoint() -> str:
-    with zmq.Context.instance().socket(zmq.REP) as probe:
-        return f"tcp://127.0.0.1:{probe.bind_to_random_port('tcp://127.0.0.1')}"
-
-
 def test_cli_queue_and_worker_serve_and_exit_0_on_sigterm(tmp_path: Path) -> None:
-    front, back = _free_endpoint(), _free_endpoint()
-    procs: list[subprocess.Popen] = []
-    logs = [tmp_path / "queue.log", tmp_path / "worker.log"]
-    commands = [
-        ["patterns.paranoid_pirate.queue", "--bind", front, "--bind", back,
-         "--heartbeat-ms", "100", "--liveness", "3"],
-        ["patterns.paranoid_pirate.worker", "--connect", back, "--heartbeat-ms", "100",
-         "--liveness", "3", "--reconnect-ms", "100", "--backoff-max-ms", "400", "--work-ms", "1"],
-    ]
-    try:
-        for argv, log in zip(commands, logs, strict=True):
-            with log.open("wb") as sink:
-                procs.append(subprocess.Popen([sys.executable, "-m", *argv], cwd=REPO,
-                                              stdout=subprocess.DEVNULL, stderr=sink,
-                                              start_new_session=True))
+    front, back = free_endpoint(), free_endpoint()
+    with Procs(tmp_path) as procs:
+        queue = procs.spawn("queue", ["-m", "patterns.paranoid_pirate.queue", "--bind", front,
+                                      "--bind", back, "--heartbeat-ms", "100", "--liveness", "3"])
+        worker = procs.spawn("worker", ["-m", "patterns.paranoid_pirate.worker", "--connect", back,
+                                        "--heartbeat-ms", "100", "--liveness", "3",
+                                        "--reconnect-ms", "100", "--backoff-max-ms", "400",
+                                        "--work-ms", "1"])
         ctx = zmq.Context.instance()
         with LazyPirateClient(front, timeout_ms=1000, retries=10, context=ctx) as client:
             assert client.request(b"client:1") == b"client:1"
-        assert "ready" in logs[0].read_text()
+        assert "ready" in procs.log("queue")
         codes = []
-        for proc in reversed(procs):
+        for proc in (worker, queue):
             proc.send_signal(signal.SIGTERM)
             codes.append(proc.wait(timeout=5))
         assert codes == [0, 0]
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
 
 
 @pytest.mark.parametrize("module,flags", [
@@ -485,7 +405,6 @@ def test_cli_queue_and_worker_serve_and_exit_0_on_sigterm(tmp_path: Path) -> Non
                                          "--reconnect-ms", "--backoff-max-ms", "--work-ms"]),
 ])
 def test_help_documents_the_options(module: str, flags: list[str]) -> None:
-    out = subprocess.run([sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True,
-                         text=True, timeout=30, check=True).stdout
+    out = help_text(module)
     for flag in flags:
         assert flag in out

@@ -9,9 +9,7 @@ the queue is dead, reconnect and drop the request.
 from __future__ import annotations
 
 import importlib.util
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import zmq
@@ -20,8 +18,7 @@ from patterns.common.errors import RequestAbandoned
 from patterns.lazy_pirate.client import LazyPirateClient
 from patterns.paranoid_pirate.queue import ParanoidPirateQueue
 from patterns.paranoid_pirate.worker import ParanoidPirateWorker
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.patterns.procs import REPO, Runners
 
 
 def _broken_queue_class() -> type[ParanoidPirateQueue]:
@@ -37,22 +34,15 @@ def _broken_queue_class() -> type[ParanoidPirateQueue]:
 def system(request) -> Iterator[tuple[str, str, zmq.Context]]:
     ctx = zmq.Context()
     cls = ParanoidPirateQueue if request.param == "real" else _broken_queue_class()
-    queue = cls("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", heartbeat_ms=50, liveness=6,
-                context=ctx)
-    worker = ParanoidPirateWorker(queue.backend_endpoint, heartbeat_ms=50, liveness=6,
-                                  reconnect_ms=50, backoff_max_ms=100, work_ms=700, context=ctx)
-    stop = threading.Event()
-    threads = [threading.Thread(target=t.run, args=(stop,), daemon=True) for t in (queue, worker)]
-    for t in threads:
-        t.start()
     try:
-        yield request.param, queue.frontend_endpoint, ctx
+        with Runners() as runners:
+            queue = runners.start(cls("tcp://127.0.0.1:*", "tcp://127.0.0.1:*", heartbeat_ms=50,
+                                      liveness=6, context=ctx))
+            runners.start(ParanoidPirateWorker(queue.backend_endpoint, heartbeat_ms=50,
+                                               liveness=6, reconnect_ms=50, backoff_max_ms=100,
+                                               work_ms=700, context=ctx))
+            yield request.param, queue.frontend_endpoint, ctx
     finally:
-        stop.set()
-        for t in threads:
-            t.join(timeout=5)
-        worker.close()
-        queue.close()
         ctx.destroy(linger=0)
 
 

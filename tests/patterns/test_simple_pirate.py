@@ -7,11 +7,7 @@ are raw zmq sockets, so each test controls the frames exactly.
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -23,23 +19,18 @@ from patterns.lazy_pirate.client import LazyPirateClient
 from patterns.simple_pirate import READY
 from patterns.simple_pirate.queue import SimplePirateQueue
 from patterns.simple_pirate.worker import SimplePirateWorker
+from tests.patterns.procs import (
+    Procs,
+    Runners,
+    free_endpoint,
+    garbage_then_request,
+    help_text,
+    recv,
+    wait_for,
+    wait_until,
+)
 
 ANY = "tcp://127.0.0.1:*"
-
-
-class Running:
-    """Runs ``target.run(stop)`` in a daemon thread; ``close`` stops and joins it."""
-
-    def __init__(self, target) -> None:
-        self.target = target
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=target.run, args=(self.stop,), daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(timeout=5)
-        self.target.close()
 
 
 @pytest.fixture
@@ -50,22 +41,9 @@ def ctx() -> Iterator[zmq.Context]:
 
 
 @pytest.fixture
-def running() -> Iterator:
-    started: list[Running] = []
-
-    def start(target):
-        r = Running(target)
-        started.append(r)
-        return target
-
-    yield start
-    for r in reversed(started):
-        r.close()
-
-
-def recv(sock: zmq.Socket, timeout_ms: int = 3000) -> list[bytes]:
-    assert sock.poll(timeout_ms, zmq.POLLIN), "nothing arrived"
-    return sock.recv_multipart()
+def running() -> Iterator[Callable]:
+    with Runners() as runners:
+        yield runners.start
 
 
 def test_worker_says_ready_as_one_byte_then_echoes_the_envelope(ctx, running) -> None:
@@ -119,9 +97,7 @@ def test_requests_go_to_the_least_recently_used_worker(ctx, running) -> None:
             w.send(READY)
             workers.append(w)
             # wait until the queue knows it, so the FIFO order is A then B
-            deadline = time.monotonic() + 3
-            while name not in q.idle and time.monotonic() < deadline:
-                time.sleep(0.005)
+            wait_until(lambda name=name: name in q.idle)
         client.connect(q.frontend_endpoint)
         client.send_multipart([b"", b"r1"])
         client.send_multipart([b"", b"r2"])
@@ -161,9 +137,7 @@ def test_a_dead_worker_costs_one_retry_not_the_request(ctx, running) -> None:
         silent.setsockopt(zmq.IDENTITY, b"SILENT")
         silent.connect(q.backend_endpoint)
         silent.send(READY)
-        deadline = time.monotonic() + 3
-        while b"SILENT" not in q.idle and time.monotonic() < deadline:
-            time.sleep(0.005)
+        wait_until(lambda: b"SILENT" in q.idle)
         running(SimplePirateWorker(q.backend_endpoint, context=ctx))
         with LazyPirateClient(q.frontend_endpoint, timeout_ms=300, retries=3,
                               context=ctx) as client:
@@ -183,9 +157,7 @@ def test_malformed_messages_never_make_a_peer_an_idle_worker(ctx, running) -> No
         for frames in ([b"x"], [b"", b"\x02"], [b"", b"C", b"x"], [b"nodelim", b"\x01"]):
             rogue.send_multipart(frames)
         rogue.send_multipart([b"", READY])  # a valid READY, sent last as a marker
-        deadline = time.monotonic() + 3
-        while b"ROGUE" not in q.idle and time.monotonic() < deadline:
-            time.sleep(0.005)
+        wait_until(lambda: b"ROGUE" in q.idle)
         assert list(q.idle) == [b"ROGUE"]
     finally:
         rogue.close(linger=0)
@@ -199,40 +171,12 @@ frames_strategy = st.lists(
 )
 
 
-def _send_garbage(ctx: zmq.Context, kind: int, endpoint: str, frames: list[bytes]) -> None:
-    sock = ctx.socket(kind)
-    sock.linger = 0
-    try:
-        if kind == zmq.ROUTER:
-            # A ROUTER must name its peer: call the queue "Q" on this connection.
-            sock.setsockopt(zmq.CONNECT_ROUTING_ID, b"Q")
-            sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
-            sock.connect(endpoint)
-            deadline = time.monotonic() + 2
-            while time.monotonic() < deadline:
-                try:
-                    sock.send_multipart([b"Q", *frames])
-                    break
-                except zmq.ZMQError:
-                    time.sleep(0.005)
-        else:
-            sock.connect(endpoint)
-            sock.send_multipart(frames)
-        sock.poll(20)  # give the bytes a moment to leave before closing
-    finally:
-        sock.close(linger=0)
-
-
 @pytest.fixture
 def sp_system(ctx) -> Iterator[SimplePirateQueue]:
-    queue = SimplePirateQueue(ANY, ANY, context=ctx)
-    runners = [Running(queue)]
-    runners.append(Running(SimplePirateWorker(queue.backend_endpoint, context=ctx)))
-    try:
+    with Runners() as runners:
+        queue = runners.start(SimplePirateQueue(ANY, ANY, context=ctx))
+        runners.start(SimplePirateWorker(queue.backend_endpoint, context=ctx))
         yield queue
-    finally:
-        for r in reversed(runners):
-            r.close()
 
 
 @settings(max_examples=30, deadline=None,
@@ -243,49 +187,30 @@ def sp_system(ctx) -> Iterator[SimplePirateQueue]:
     frames=frames_strategy,
 )
 def test_garbage_is_dropped_and_service_continues(ctx, sp_system, kind, side, frames) -> None:
-    endpoint = sp_system.frontend_endpoint if side == "frontend" else sp_system.backend_endpoint
-    _send_garbage(ctx, kind, endpoint, frames)
-    with LazyPirateClient(sp_system.frontend_endpoint, timeout_ms=250, retries=6,
-                          context=ctx) as client:
-        assert client.request(b"client:ok") == b"client:ok"
+    assert garbage_then_request(ctx, sp_system, kind, side, frames) == b"client:ok"
 
 
 # -- the CLIs -----------------------------------------------------------------
 
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _free_endpoint() -> str:
-    with zmq.Context.instance().socket(zmq.REP) as probe:
-        return f"tcp://127.0.0.1:{probe.bind_to_random_port('tcp://127.0.0.1')}"
-
-
-def run_cli_until_logged(module: str, args: list[str], marker: str, tmp: Path) -> int:
+def run_cli_until_logged(procs: Procs, node: str, argv: list[str], marker: str) -> int:
     """Start a role, wait (bounded) for ``marker`` in its log, SIGTERM it, return its exit code."""
-    log = tmp / f"{module}.log"
-    with log.open("wb") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", module, *args], cwd=REPO,
-                                stdout=subprocess.DEVNULL, stderr=sink, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 20
-        while marker not in log.read_text() and time.monotonic() < deadline:
-            assert proc.poll() is None, log.read_text()
-            time.sleep(0.02)
-        assert marker in log.read_text()
-        proc.send_signal(signal.SIGTERM)
-        return proc.wait(timeout=5)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    proc = procs.spawn(node, argv)
+    wait_for(lambda: marker in procs.log(node) or proc.poll() is not None, timeout=20,
+             what=f"{marker!r} in the log of {node}")
+    assert proc.poll() is None, procs.log(node)
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout=5)
 
 
 def test_queue_and_worker_clis_exit_0_on_sigterm(tmp_path: Path) -> None:
-    front, back = _free_endpoint(), _free_endpoint()
-    assert run_cli_until_logged("patterns.simple_pirate.queue", ["--bind", front, "--bind", back],
-                                "simple pirate queue", tmp_path) == 0
-    assert run_cli_until_logged("patterns.simple_pirate.worker", ["--connect", back],
-                                "connected to", tmp_path) == 0
+    front, back = free_endpoint(), free_endpoint()
+    with Procs(tmp_path) as procs:
+        assert run_cli_until_logged(procs, "queue", ["-m", "patterns.simple_pirate.queue",
+                                                     "--bind", front, "--bind", back],
+                                    "simple pirate queue") == 0
+        assert run_cli_until_logged(procs, "worker", ["-m", "patterns.simple_pirate.worker",
+                                                      "--connect", back],
+                                    "connected to") == 0
 
 
 @pytest.mark.parametrize("module,flags", [
@@ -293,7 +218,6 @@ def test_queue_and_worker_clis_exit_0_on_sigterm(tmp_path: Path) -> None:
     ("patterns.simple_pirate.worker", ["--connect", "--work-ms"]),
 ])
 def test_help_documents_the_options(module: str, flags: list[str]) -> None:
-    out = subprocess.run([sys.executable, "-m", module, "--help"], cwd=REPO, capture_output=True,
-                         text=True, timeout=30, check=True).stdout
+    out = help_text(module)
     for flag in flags:
         assert flag in out

@@ -1,0 +1,125 @@
+"""The sockets and idle-worker FIFO that the Simple and Paranoid Pirate queues share.
+
+Both queues bind a ROUTER for clients and a ROUTER for workers, keep the idle
+workers least recently used first, read the frontend only while a worker is
+idle (so requests wait in the clients' sockets rather than in the queue) and
+hand each request to the first idle worker that takes it. What differs is the
+protocol: the frames a worker expects, and whether a worker can expire;
+those stay in each queue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from contextlib import closing
+
+import zmq
+
+from patterns.common import role
+from patterns.common.io_threads import start_io_threads
+
+
+class LruQueue:
+    """Frontend ROUTER for clients, backend ROUTER for workers, idle workers LRU first.
+
+    Subclasses implement :meth:`poll_once`, one turn of their loop.
+    """
+
+    def __init__(
+        self,
+        frontend: str,
+        backend: str,
+        *,
+        context: zmq.Context | None = None,
+        log: logging.Logger | None = None,
+    ) -> None:
+        self._ctx = context or zmq.Context.instance()
+        self._log = log or logging.getLogger(type(self).__module__)
+        self._frontend = self._ctx.socket(zmq.ROUTER)
+        self._backend = self._ctx.socket(zmq.ROUTER)
+        for sock in (self._frontend, self._backend):
+            sock.linger = 0
+        # A worker that reconnects under its fixed identity replaces its old pipe.
+        self._backend.setsockopt(zmq.ROUTER_HANDOVER, 1)
+        # Sending to a vanished worker raises instead of losing the request silently.
+        self._backend.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        self._frontend.bind(frontend)
+        self._backend.bind(backend)
+        self.frontend_endpoint: str = self._frontend.getsockopt_string(zmq.LAST_ENDPOINT)
+        self.backend_endpoint: str = self._backend.getsockopt_string(zmq.LAST_ENDPOINT)
+        self.idle: OrderedDict[bytes, None] = OrderedDict()  # least recently used first
+
+    def _mark_idle(self, worker: bytes) -> None:
+        """Put ``worker`` at the end of the idle FIFO (re-registering moves it there too)."""
+        self.idle.pop(worker, None)
+        self.idle[worker] = None
+
+    def _forget(self, worker: bytes) -> None:
+        self.idle.pop(worker, None)
+
+    def _poll(self, timeout_ms: int) -> dict[zmq.Socket, int]:
+        """Wait for input: from workers always, from clients only while a worker is idle."""
+        poller = zmq.Poller()
+        poller.register(self._backend, zmq.POLLIN)
+        if self.idle:
+            poller.register(self._frontend, zmq.POLLIN)
+        return dict(poller.poll(max(timeout_ms, 0)))
+
+    def _send_to_idle_worker(
+        self, frames: list[bytes], usable: Callable[[bytes], bool] = lambda _worker: True
+    ) -> bool:
+        """Send ``frames`` to the least recently used idle worker that is ``usable``.
+
+        A worker that cannot take it (disconnected: EHOSTUNREACH; not reading:
+        EAGAIN) is forgotten and the next one tried. False when none was left.
+        """
+        while self.idle:
+            worker, _ = self.idle.popitem(last=False)
+            if not usable(worker):
+                continue
+            try:
+                self._backend.send_multipart([worker, *frames], zmq.NOBLOCK)
+                return True
+            except zmq.ZMQError as exc:
+                self._log.warning("worker %r unreachable (%s), forgetting it", worker, exc)
+                self._forget(worker)
+        return False
+
+    def poll_once(self) -> None:
+        """One turn of the queue's loop: wait (bounded) for input, then act on it."""
+        raise NotImplementedError
+
+    def run(self, stop: threading.Event | None = None) -> None:
+        """Serve until ``stop`` is set or a stop signal arrives."""
+        while stop is None or not stop.is_set():
+            self.poll_once()
+
+    def close(self) -> None:
+        self._frontend.close(linger=0)
+        self._backend.close(linger=0)
+
+
+# make(frontend, backend, parsed options, log) -> the queue, bound
+QueueFactory = Callable[[str, str, argparse.Namespace, logging.Logger], LruQueue]
+
+
+def run_queue_cli(p: argparse.ArgumentParser, name: str, make: QueueFactory) -> int:
+    """The rest of a queue role's ``main`` once ``p`` has its options (``--bind`` twice).
+
+    Parses the command line, builds the queue with ``make``, logs where it is
+    bound (``"<name>: frontend ..., backend ..."``) and serves until a stop signal.
+    """
+    args = p.parse_args()
+    log = role.configure_logging(args.verbose)
+    if not args.bind or len(args.bind) != 2:
+        p.error("give --bind twice: the frontend, then the backend")
+    start_io_threads()
+    queue = make(args.bind[0], args.bind[1], args, log)
+    log.info("%s: frontend %s, backend %s", name, queue.frontend_endpoint, queue.backend_endpoint)
+    with closing(queue):
+        queue.run()
+    return 0
