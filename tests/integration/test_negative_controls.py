@@ -1,9 +1,11 @@
 """Negative controls: each contract must flag a deliberately broken implementation.
 
 Each row swaps one role for a broken program under ``tests/negative/`` with
-``--impl`` and runs a scenario that passes with our implementation. The run
-must exit 1 and name the contract as violated, in the summary and in
-``report.json``.
+``--impl`` and runs a scenario whose outcome matches its ``expect`` with our
+implementation. The run must exit 1 and name the contract as violated, in
+the summary and in ``report.json``. (Controls that need no broken code, where
+the Guide's own pattern is the broken one, are scenarios with ``expect:
+{violated: [...]}`` and run with the suites.)
 """
 
 from __future__ import annotations
@@ -19,6 +21,10 @@ SCENARIOS = ROOT / "scenarios"
 CONTROLS = [
     ("lazy_pirate.client", "broken_lazy_pirate_client.py",
      "lazy_pirate/lazy-pirate-reply-latency.yaml", "replies_match_requests"),
+    ("lazy_pirate.client", "stubborn_lazy_pirate_client.py",
+     "lazy_pirate/lazy-pirate-server-gone.yaml", "bounded_give_up"),
+    ("binary_star.client", "binary_star_sticky_client.py",
+     "binary_star/bstar-primary-killed.yaml", "failover_within"),
     ("binary_star.server", "binary_star_no_vote_server.py",
      "binary_star/bstar-peer-link-cut.yaml", "at_most_one_active"),
     ("titanic.service", "titanic_ack_before_disk.py",
