@@ -12,10 +12,17 @@ on whatever else the machine is doing at the time:
    speaking plain frames (clients send ``[n]``, workers echo ``[C | n]``; no
    MDP, no service routing, no per-worker bookkeeping). Workers and clients
    are minimal raw-socket loops in both cases (using ``fastio``, as the broker
-   does) so the broker is what differs.
+   does) so the broker is what differs; every process reports when it is
+   connected and the clients start together. Each run also reads the CPU
+   time of the broker (or proxy), the workers and the clients, which splits
+   the cost of one request by role. Extra MDP runs: more workers, the broker
+   on pyzmq's convenience layer, and the same load on our
+   ``MajordomoWorker``/``MajordomoAsyncClient`` APIs.
 2. **Synchronous round trip.** One request at a time, p50/p99 over
    ``--round-trips`` requests: client -> broker -> MDP worker and back, against
-   a direct REQ -> REP round trip between two processes.
+   a direct REQ -> REP round trip between two processes and, as the two-hop
+   floor, REQ -> C ``zmq.proxy`` -> echo worker; the paths alternate in
+   blocks of 50.
 3. **Broker memory.** RSS of the broker process after ``--idle-workers``
    DEALER workers (one process, one context) registered across
    ``--services`` services, against its RSS right after binding.
@@ -205,6 +212,45 @@ def pipelined_client(
     ctx.term()
 
 
+def api_worker(endpoint: str, ready: mp.Queue) -> None:
+    """An echo worker on our ``MajordomoWorker`` API (what the ``majordomo.worker`` role runs)."""
+    from patterns.majordomo.worker import MajordomoWorker
+
+    worker = MajordomoWorker(endpoint, ECHO)
+    ready.put(os.getpid())
+    while True:  # killed at the end of the run
+        body = worker.recv()
+        if body is not None:
+            worker.send(body)
+
+
+def api_client(
+    endpoint: str, window: int, clock: Any, seconds: float, ready: mp.Queue, results: mp.Queue
+) -> None:
+    """:func:`pipelined_client` on our ``MajordomoAsyncClient`` API (replies are validated)."""
+    from patterns.majordomo.async_client import MajordomoAsyncClient
+
+    client = MajordomoAsyncClient(endpoint)
+    ready.put(os.getpid())
+    while clock.value == 0 or time.time() < clock.value:
+        time.sleep(0.005)
+    measure_from = clock.value + 1.0
+    stop_at = measure_from + seconds
+    for i in range(window):
+        client.send(ECHO, [b"%d" % i])
+    counted = 0
+    sent = window
+    while time.time() < stop_at:
+        if client.recv(100) is None:
+            continue
+        if time.time() >= measure_from:
+            counted += 1
+        sent += 1
+        client.send(ECHO, [b"%d" % sent])
+    results.put(counted)
+    client.close()
+
+
 def run_proxy(frontend: str, backend: str) -> None:
     ctx = zmq.Context()
     f = ctx.socket(zmq.ROUTER)
@@ -249,6 +295,7 @@ def throughput(
     window: int,
     seconds: float,
     server_pid: int | None = None,
+    use_apis: bool = False,
 ) -> Run:
     """Replies per second summed over the clients, and each role's CPU meanwhile.
 
@@ -261,7 +308,9 @@ def throughput(
     ready: mp.Queue = mpc.Queue()
     clock = mpc.Value("d", 0.0)
     procs = [
-        mpc.Process(target=echo_worker, args=(worker_ep, speak_mdp, time.time() + 600, ready))
+        mpc.Process(target=api_worker, args=(worker_ep, ready))
+        if use_apis
+        else mpc.Process(target=echo_worker, args=(worker_ep, speak_mdp, time.time() + 600, ready))
         for _ in range(workers)
     ]
     for p in procs:
@@ -270,7 +319,9 @@ def throughput(
     if speak_mdp:
         wait_for_service(client_ep, ECHO)
     cprocs = [
-        mpc.Process(
+        mpc.Process(target=api_client, args=(client_ep, window, clock, seconds, ready, results))
+        if use_apis
+        else mpc.Process(
             target=pipelined_client,
             args=(client_ep, speak_mdp, window, clock, seconds, ready, results),
         )
@@ -322,8 +373,6 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 
 def round_trips(send_recv: Callable[[int], None], count: int) -> list[float]:
-    for i in range(min(50, count)):  # warm-up
-        send_recv(i)
     out = []
     for i in range(count):
         t = time.perf_counter()
@@ -379,8 +428,12 @@ def latency(count: int) -> dict[str, tuple[float, float]]:
     samples: dict[str, list[float]] = {name: [] for name in paths}
     try:
         wait_for_service(broker_ep, ECHO)
-        block = max(1, count // 6)
-        for _ in range(6):  # alternate so all paths see the same background load
+        for path in paths.values():  # warm-up
+            round_trips(path, 50)
+        # Alternate in short blocks so that all paths see the same background
+        # load: on the shared machine it changes within seconds.
+        block = 50
+        for _ in range(max(1, count // block)):
             for name, path in paths.items():
                 samples[name] += round_trips(path, block)
     finally:
@@ -441,7 +494,9 @@ def median_run(runs: list[Run]) -> Run:
 
 
 def print_throughput(args: argparse.Namespace, samples: dict[str, list[Run]]) -> None:
-    ours, many, sugar, proxy = (median_run(samples[k]) for k in ("ours", "many", "sugar", "proxy"))
+    ours, many, sugar, proxy, apis = (
+        median_run(samples[k]) for k in ("ours", "many", "sugar", "proxy", "apis")
+    )
     raw = proxy.rate
     load = f"{args.clients} clients x {args.window} in flight, {args.workers} workers"
     print("| measurement | ours | reference | ratio |")
@@ -467,7 +522,15 @@ def print_throughput(args: argparse.Namespace, samples: dict[str, list[Run]]) ->
         f"{many.per_request_us(many.server_cpu):.0f} us per request "
         f"(proxy {proxy.per_request_us(proxy.server_cpu):.0f}) |"
     )
-    for label, run in ((f"{args.workers} workers", ours), (f"{args.many_workers} workers", many)):
+    print(
+        f"| same load on our MajordomoWorker / MajordomoAsyncClient APIs (req/s) | "
+        f"{apis.rate:,.0f} | {raw:,.0f} (proxy, raw loops) | {apis.rate / raw:.0%} |"
+    )
+    for label, run in (
+        (f"{args.workers} workers", ours),
+        (f"{args.many_workers} workers", many),
+        ("our APIs", apis),
+    ):
         print(
             f"| CPU per request, broker / workers / clients, {label} (us) | "
             f"{run.per_request_us(run.server_cpu):.0f} / "
@@ -553,7 +616,15 @@ def main() -> int:
         broker = start_broker(ep, sugar=kind == "sugar")  # a fresh broker for each run
         try:
             return throughput(
-                ep, ep, True, args.clients, workers, args.window, args.seconds, broker.pid
+                ep,
+                ep,
+                True,
+                args.clients,
+                workers,
+                args.window,
+                args.seconds,
+                broker.pid,
+                use_apis=kind == "apis",
             )
         finally:
             stop(broker)
@@ -562,7 +633,7 @@ def main() -> int:
     print(f"load average before: {Path('/proc/loadavg').read_text().split()[:3]}")
     if "throughput" in parts:
         # Interleaved rounds, medians: other processes on the machine come and go.
-        kinds = ("ours", "proxy", "sugar", "many")
+        kinds = ("ours", "proxy", "sugar", "many", "apis")
         samples: dict[str, list[Run]] = {kind: [] for kind in kinds}
         for _ in range(args.repeats):
             for kind in kinds:

@@ -140,18 +140,18 @@ class MajordomoBroker:
         return resolved
 
     def serve(self, should_stop: Callable[[], bool] | None = None) -> None:
-        """Run until ``should_stop()`` returns true (checked at every heartbeat tick,
-        every idle timeout and every ``_STOP_CHECK_EVERY`` messages).
+        """Run until ``should_stop()`` returns true.
 
-        The loop blocks in ``recv`` itself, with ``RCVTIMEO`` armed to the next
-        heartbeat tick, instead of polling first: under MDP's lock-step load
-        most wake-ups deliver one message, and a poll wake-up costs a
-        ``zmq_poll`` (two ``getsockopt`` and the poll) plus a closing receive
-        that raises ``EAGAIN``, about as much as handling the message itself.
-        ``RCVTIMEO`` is re-armed only when it would overshoot the tick by more
-        than ``heartbeat / 20``, so a busy broker sets it a few times per
-        interval, not per message. The clock is read once per message and the
-        timers are a comparison on it.
+        ``should_stop`` is called at every heartbeat tick, whenever the socket
+        stayed idle until the tick, and every ``_STOP_CHECK_EVERY`` messages.
+
+        The loop sleeps in ``recv`` itself with ``RCVTIMEO`` armed to the next
+        tick rather than in ``zmq_poll`` followed by receives until ``EAGAIN``:
+        a wake-up then costs no poll call (two ``getsockopt`` plus the poll) and
+        no ``Again`` exception to end the drain. ``RCVTIMEO`` is re-armed only
+        when it would overshoot the tick by more than ``heartbeat / 20``, so a
+        busy broker sets it about twenty times per interval, not per message.
+        The clock is read once per message; the timers are a comparison on it.
         """
         self._debug = log.isEnabledFor(logging.DEBUG)
         stop = should_stop or _never
