@@ -12,6 +12,14 @@ still stands at or after its old place (or written out if none does). Nothing
 is lost, duplicated or reordered, and a toxic that data already passed is not
 applied to it a second time.
 
+Parked bytes: the upstream socket may still be connecting when the client's
+first bytes are read (uvloop can deliver them before ``pause_reading`` takes
+effect). Those bytes, and the end of stream, wait in ``_early`` until the
+connect task calls :meth:`Link.flush_early`. While anything is parked, every
+later write is parked behind it, even once the socket exists: between the
+socket's ``connection_made`` and the flush, a toxic task writing straight to
+it would overtake the parked bytes.
+
 Backpressure: the source socket stops being read while the destination's
 write buffer is over its high-water mark (straight copy) or while the
 pipeline's input channel is full (toxics), so memory per connection stays
@@ -107,6 +115,7 @@ class Link:
         self._writer = _Writer(self)
         self._early: list[bytes] = []  # written before the destination connected
         self._early_fin = False
+        self._started = False  # start() installed the first pipeline
 
     # ------------------------------------------------------------------ data path
     def feed(self, data: bytes) -> None:
@@ -134,9 +143,11 @@ class Link:
     def write(self, data: bytes) -> None:
         dst = self.dst
         transport = dst.transport if dst is not None else None
-        if transport is None:
+        if transport is None or self._early:
             # the upstream socket is still connecting (uvloop may deliver the
-            # client's first bytes before our pause_reading takes effect)
+            # client's first bytes before our pause_reading takes effect), or
+            # it is connected but what was parked meanwhile is not flushed yet:
+            # newer bytes queue behind the parked ones
             self._early.append(data)
             if self.src is not None and self.src.transport is not None:
                 self.src.transport.pause_reading()  # resumed once connected
@@ -159,8 +170,8 @@ class Link:
             return
         self.finished = True
         if end.mode == "fin":
-            if self.dst is not None and self.dst.transport is None:
-                self._early_fin = True
+            if self.dst is not None and (self.dst.transport is None or self._early):
+                self._early_fin = True  # after the parked bytes, in flush_early
             else:
                 self._write_eof()
             self.conn.link_finished(self)
@@ -241,14 +252,25 @@ class Link:
 
     def start(self) -> None:
         """Install the toxics rolled so far (a new connection)."""
+        if self._started:
+            return
+        self._started = True
         stages = self._active_stages()
         self._install(stages, [[] for _ in range(len(stages) + 1)])
 
     async def rebuild(self) -> None:
-        """Rebuild the pipeline from ``self.toxics`` without losing a byte."""
+        """Rebuild the pipeline from ``self.toxics`` without losing a byte.
+
+        Shielded: once begun, a rebuild completes even if the API request that
+        asked for it is cancelled, so a link is never left with its old tasks
+        cancelled and no new ones.
+        """
+        await asyncio.shield(self._rebuild())
+
+    async def _rebuild(self) -> None:
         async with self._lock:
-            if self.finished:
-                return
+            if self.finished or not self._started:
+                return  # not started yet: start() will install self.toxics
             old_stages, old_channels, old_tasks = self._stages, self._channels, self._tasks
             for task in old_tasks:
                 task.cancel()

@@ -57,8 +57,12 @@ OPS = st.lists(
 )
 
 
+#: Examples per loop; raise it for a one-off hard run, e.g. ``TPX_INTEGRITY_EXAMPLES=300``.
+EXAMPLES = int(os.environ.get("TPX_INTEGRITY_EXAMPLES", "12"))
+
+
 @settings(
-    max_examples=12,
+    max_examples=EXAMPLES,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

@@ -47,14 +47,18 @@ class BandwidthToxic(Toxic):
         while self.held:
             item = self.held[0]
             rate = self.attrs["rate"]
+            due = self._due
             if isinstance(item, Chunk) and rate > 0:
                 now = time.monotonic()
-                if now - self._due > IDLE_RESET_S:
-                    self._due = now  # the link was idle: no credit for the gap
+                if now - due > IDLE_RESET_S:
+                    due = now  # the link was idle: no credit for the gap
                 # else: keep the schedule, so a late wake-up is caught up on
-                self._due += len(item.data) / (rate * 1000.0)
-                wait = self._due - now
+                due += len(item.data) / (rate * 1000.0)
+                wait = due - now
                 if wait > 0:
                     await asyncio.sleep(wait)
             await out.put(item)
+            # committed once the piece is out: a piece re-queued by a rebuild
+            # while it waited is not charged twice
+            self._due = due
             del self.held[0]

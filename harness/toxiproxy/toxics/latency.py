@@ -10,7 +10,7 @@ import asyncio
 import random
 import time
 
-from harness.toxiproxy.channel import Channel, Chunk, End, Sink
+from harness.toxiproxy.channel import Channel, Chunk, End, Item, Sink
 from harness.toxiproxy.toxics.base import Toxic
 
 
@@ -28,14 +28,15 @@ class LatencyToxic(Toxic):
     async def pipe(self, inp: Channel, out: Sink) -> None:
         while True:
             item = await inp.get()
-            self.held = [item]
+            self.held = [item]  # keeps its read stamp: if re-queued, the delay is not doubled
+            passed: Item = item
             if isinstance(item, Chunk):
                 due = item.stamp + self.delay_s()
                 wait = due - time.monotonic()
                 if wait > 0:
                     await asyncio.sleep(wait)
-                    item.stamp = due  # a later latency toxic adds its own delay
-            await out.put(item)
+                    passed = Chunk(item.data, due)  # a later latency toxic adds its own delay
+            await out.put(passed)
             self.held = []
             if isinstance(item, End):
                 return

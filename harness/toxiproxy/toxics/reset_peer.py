@@ -8,6 +8,7 @@ connection is left alone until something arrives on this stream.
 from __future__ import annotations
 
 import asyncio
+import time
 
 from harness.toxiproxy.channel import RESET, Channel, Sink
 from harness.toxiproxy.toxics.base import Toxic
@@ -17,11 +18,17 @@ class ResetPeerToxic(Toxic):
     type_name = "reset_peer"
     fields = ("timeout",)
 
+    def __init__(self, attributes: dict[str, int]) -> None:
+        super().__init__(attributes)
+        self._reset_at: float | None = None  # set when data arrived: survives a rebuild
+
     async def pipe(self, inp: Channel, out: Sink) -> None:
         if not self.held:
-            await inp.get()  # dropped
-            timeout_ms = self.attrs["timeout"]
-            if timeout_ms > 0:
-                await asyncio.sleep(timeout_ms / 1000.0)
+            if self._reset_at is None:
+                await inp.get()  # dropped
+                self._reset_at = time.monotonic() + self.attrs["timeout"] / 1000.0
+            wait = self._reset_at - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
             self.held = [RESET]
         await self.put_held(out)
