@@ -22,15 +22,12 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-try:
-    import patterns  # noqa: F401
-except ImportError:  # run as a plain script from a checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+# The shared base beside this file (already on sys.path when run as a script).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import zmq
+from majordomo_broker_base import run_broken_broker
 
-from patterns.common import role
-from patterns.common.io_threads import start_io_threads
 from patterns.majordomo.broker import MajordomoBroker
 
 
@@ -43,24 +40,8 @@ class ImmortalWorkerBroker(MajordomoBroker):
         self.socket.setsockopt(zmq.ROUTER_MANDATORY, 0)  # BUG: lost dispatches go unnoticed
 
 
-def main() -> int:
-    p = role.parser("BROKEN Majordomo broker (negative control): workers never expire.")
-    role.add_bind(p, "frontend (clients and workers)")
-    p.add_argument("--heartbeat-ms", type=int, default=2500)
-    p.add_argument("--liveness", type=int, default=3)
-    args = p.parse_args()
-    role.configure_logging(args.verbose)
-    broker = ImmortalWorkerBroker(
-        heartbeat_ms=args.heartbeat_ms, liveness=args.liveness, context=start_io_threads()
-    )
-    try:
-        for endpoint in args.bind or ["tcp://*:5555"]:
-            broker.bind(endpoint)
-        broker.serve()
-    finally:
-        broker.close()
-    return 0
-
-
 if __name__ == "__main__":
-    role.run_role(main)
+    run_broken_broker(
+        ImmortalWorkerBroker,
+        "BROKEN Majordomo broker (negative control): workers never expire.",
+    )

@@ -23,13 +23,11 @@ import random
 import sys
 from pathlib import Path
 
-try:
-    import patterns  # noqa: F401
-except ImportError:  # run as a plain script from a checkout
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+# The shared base beside this file (already on sys.path when run as a script).
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from patterns.common import role
-from patterns.common.io_threads import start_io_threads
+from majordomo_broker_base import run_broken_broker
+
 from patterns.majordomo import mdp
 from patterns.majordomo.broker import MajordomoBroker
 
@@ -57,24 +55,7 @@ class MisroutingBroker(MajordomoBroker):
         return super()._send(message)
 
 
-def main() -> int:
-    p = role.parser("BROKEN Majordomo broker (negative control): misroutes replies.")
-    role.add_bind(p, "frontend (clients and workers)")
-    p.add_argument("--heartbeat-ms", type=int, default=2500)
-    p.add_argument("--liveness", type=int, default=3)
-    args = p.parse_args()
-    role.configure_logging(args.verbose)
-    broker = MisroutingBroker(
-        heartbeat_ms=args.heartbeat_ms, liveness=args.liveness, context=start_io_threads()
-    )
-    try:
-        for endpoint in args.bind or ["tcp://*:5555"]:
-            broker.bind(endpoint)
-        broker.serve()
-    finally:
-        broker.close()
-    return 0
-
-
 if __name__ == "__main__":
-    role.run_role(main)
+    run_broken_broker(
+        MisroutingBroker, "BROKEN Majordomo broker (negative control): misroutes replies."
+    )

@@ -18,7 +18,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Protocol, TypeVar
 
@@ -240,10 +240,19 @@ class Procs:
         self.cleanup()
 
     def cleanup(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                try:
-                    os.killpg(p.pid, signal.SIGKILL)
-                except ProcessLookupError:  # exited in the meantime
-                    pass
-            p.wait(timeout=5)
+        kill_groups(self.procs)
+
+
+def kill_groups(procs: Iterable[subprocess.Popen], timeout: float = 5.0) -> None:
+    """SIGKILL the process group of each of ``procs`` still running, then reap them all.
+
+    For teardown: each process was started in its own session
+    (``start_new_session=True``), so its group is exactly what the test started.
+    """
+    for p in procs:
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:  # exited in the meantime
+                pass
+        p.wait(timeout=timeout)

@@ -16,55 +16,15 @@ import zmq
 from patterns.common.errors import RequestAbandoned
 from patterns.majordomo import mdp
 from patterns.majordomo.async_client import MajordomoAsyncClient
-from patterns.majordomo.broker import MajordomoBroker
 from patterns.majordomo.client import MajordomoClient
 from patterns.majordomo.worker import MajordomoWorker
-
-HB_MS = 50
-WAIT_S = 3.0
-
-
-class BrokerThread:
-    """Our broker in a thread; ``restart()`` replaces it on the same endpoint."""
-
-    def __init__(self, endpoint: str = "tcp://127.0.0.1:*", liveness: int = 3) -> None:
-        self.liveness = liveness
-        self._start(endpoint)
-
-    def _start(self, endpoint: str) -> None:
-        self.context = zmq.Context()
-        self.broker = MajordomoBroker(
-            heartbeat_ms=HB_MS, liveness=self.liveness, context=self.context
-        )
-        self.endpoint = self.broker.bind(endpoint)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.broker.serve(self._stop.is_set)
-        finally:
-            self.broker.close(farewell=False)  # a crash: workers are not told
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        assert not self._thread.is_alive()
-        self.context.term()
-
-    def restart(self) -> None:
-        self.stop()
-        self._start(self.endpoint)
+from tests.patterns.mdp_helpers import HB_MS, WAIT_S, BrokerThread, recv
 
 
 @pytest.fixture
 def broker() -> Iterator[BrokerThread]:
-    b = BrokerThread()
-    try:
+    with BrokerThread() as b:
         yield b
-    finally:
-        b.stop()
 
 
 @pytest.fixture
@@ -126,10 +86,6 @@ def fake_broker(ctx: zmq.Context) -> tuple[zmq.Socket, str]:
     r.linger = 0
     r.bind("tcp://127.0.0.1:*")
     return r, r.getsockopt_string(zmq.LAST_ENDPOINT)
-
-
-def recv(sock: zmq.Socket, timeout: float = WAIT_S) -> list[bytes] | None:
-    return sock.recv_multipart() if sock.poll(int(timeout * 1000)) else None
 
 
 def recv_command(router: zmq.Socket, command: bytes, timeout: float = WAIT_S) -> list[bytes]:

@@ -7,7 +7,6 @@ MDP 0.1 peer built from the RFC would see the same bytes.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 
@@ -17,59 +16,27 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from patterns.majordomo import mdp
-from patterns.majordomo.broker import MajordomoBroker
+from tests.patterns.mdp_helpers import HB_MS, WAIT_S, BrokerThread, connect, recv, register
 
-HB_MS = 50
 # Raw test workers do not heartbeat unless a test makes them: the default broker
 # tolerates 1 s of silence so they stay registered on a loaded machine; the
 # expiry tests use a broker with liveness 3 (150 ms).
 LIVENESS = 20
 SHORT_LIVENESS = 3
 EXPIRY_S = HB_MS * SHORT_LIVENESS / 1000
-WAIT_S = 3.0  # generous bound for anything that should happen "soon" on a loaded machine
-
-
-class BrokerThread:
-    """A broker serving in a background thread, restartable on the same endpoint."""
-
-    def __init__(self, endpoint: str = "tcp://127.0.0.1:*", liveness: int = LIVENESS) -> None:
-        self.context = zmq.Context()
-        self.broker = MajordomoBroker(heartbeat_ms=HB_MS, liveness=liveness, context=self.context)
-        self.endpoint = self.broker.bind(endpoint)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.broker.serve(self._stop.is_set)
-        finally:
-            self.broker.close(farewell=False)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        assert not self._thread.is_alive(), "broker thread did not stop"
-        self.context.term()
 
 
 @pytest.fixture
 def broker() -> Iterator[BrokerThread]:
-    b = BrokerThread()
-    try:
+    with BrokerThread(liveness=LIVENESS) as b:
         yield b
-    finally:
-        b.stop()
 
 
 @pytest.fixture
 def short_broker() -> Iterator[BrokerThread]:
     """A broker that expires a worker after 150 ms of silence."""
-    b = BrokerThread(liveness=SHORT_LIVENESS)
-    try:
+    with BrokerThread(liveness=SHORT_LIVENESS) as b:
         yield b
-    finally:
-        b.stop()
 
 
 @pytest.fixture
@@ -83,23 +50,11 @@ def peers() -> Iterator[zmq.Context]:
 
 
 def dealer(ctx: zmq.Context, endpoint: str) -> zmq.Socket:
-    s = ctx.socket(zmq.DEALER)
-    s.linger = 0
-    s.connect(endpoint)
-    return s
+    return connect(ctx, zmq.DEALER, endpoint)
 
 
 def req(ctx: zmq.Context, endpoint: str) -> zmq.Socket:
-    s = ctx.socket(zmq.REQ)
-    s.linger = 0
-    s.connect(endpoint)
-    return s
-
-
-def recv(sock: zmq.Socket, timeout: float = WAIT_S) -> list[bytes] | None:
-    if sock.poll(int(timeout * 1000)):
-        return sock.recv_multipart()
-    return None
+    return connect(ctx, zmq.REQ, endpoint)
 
 
 def recv_skipping_heartbeats(sock: zmq.Socket, timeout: float = WAIT_S) -> list[bytes] | None:
@@ -112,12 +67,6 @@ def recv_skipping_heartbeats(sock: zmq.Socket, timeout: float = WAIT_S) -> list[
         if msg != mdp.worker_heartbeat():
             return msg
     return None
-
-
-def register(ctx: zmq.Context, endpoint: str, service: bytes = b"echo") -> zmq.Socket:
-    w = dealer(ctx, endpoint)
-    w.send_multipart(mdp.worker_ready(service))
-    return w
 
 
 def mmi(ctx: zmq.Context, endpoint: str, service: bytes, name: bytes) -> list[bytes] | None:
@@ -448,11 +397,8 @@ frames = st.lists(
 
 @pytest.fixture(scope="module")
 def shared_broker() -> Iterator[BrokerThread]:
-    b = BrokerThread()
-    try:
+    with BrokerThread(liveness=LIVENESS) as b:
         yield b
-    finally:
-        b.stop()
 
 
 def fuzz_router(ctx: zmq.Context, endpoint: str) -> zmq.Socket:
@@ -501,14 +447,14 @@ def test_random_messages_never_break_the_broker(
 def test_after_a_broker_restart_a_heartbeat_is_answered_with_disconnect(
     peers: zmq.Context,
 ) -> None:
-    first = BrokerThread()
+    first = BrokerThread(liveness=LIVENESS)
     endpoint = first.endpoint
     worker = register(peers, endpoint)
     try:
         assert recv(worker) == mdp.worker_heartbeat()  # registered with the first broker
     finally:
         first.stop()  # a crash: no farewell DISCONNECT
-    second = BrokerThread(endpoint)
+    second = BrokerThread(endpoint, liveness=LIVENESS)
     try:
         # the DEALER reconnects by itself; its heartbeats reach a broker that never saw READY
         deadline = time.monotonic() + WAIT_S

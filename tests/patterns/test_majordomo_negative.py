@@ -10,7 +10,6 @@ client that did not ask for it.
 from __future__ import annotations
 
 import importlib.util
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,10 +20,9 @@ import zmq
 
 from patterns.majordomo import mdp
 from patterns.majordomo.broker import MajordomoBroker
+from tests.patterns.mdp_helpers import HB_MS, WAIT_S, BrokerThread, connect, recv, register
 
 NEGATIVE = Path(__file__).resolve().parents[1] / "negative"
-HB_MS = 50
-WAIT_S = 3.0
 
 
 def load(name: str) -> ModuleType:
@@ -33,28 +31,6 @@ def load(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-class Serving:
-    """A broker object serving in a thread on a random loopback port."""
-
-    def __init__(self, broker: MajordomoBroker) -> None:
-        self.broker = broker
-        self.endpoint = broker.bind("tcp://127.0.0.1:*")
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            self.broker.serve(self._stop.is_set)
-        finally:
-            self.broker.close(farewell=False)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
-        assert not self._thread.is_alive()
 
 
 @pytest.fixture
@@ -66,23 +42,13 @@ def ctx() -> Iterator[zmq.Context]:
         c.destroy(linger=0)
 
 
-def serve(ctx: zmq.Context, cls: type[MajordomoBroker]) -> Serving:
-    return Serving(cls(heartbeat_ms=HB_MS, liveness=3, context=ctx))
-
-
-def sock(ctx: zmq.Context, kind: int, endpoint: str) -> zmq.Socket:
-    s = ctx.socket(kind)
-    s.linger = 0
-    s.connect(endpoint)
-    return s
-
-
-def recv(s: zmq.Socket, timeout: float = WAIT_S) -> list[bytes] | None:
-    return s.recv_multipart() if s.poll(int(timeout * 1000)) else None
+def serve(ctx: zmq.Context, cls: type[MajordomoBroker]) -> BrokerThread:
+    """A ``cls`` broker on a random loopback port, expiring workers after 150 ms."""
+    return BrokerThread(liveness=3, broker_cls=cls, context=ctx)
 
 
 def mmi_code(ctx: zmq.Context, endpoint: str) -> bytes | None:
-    c = sock(ctx, zmq.REQ, endpoint)
+    c = connect(ctx, zmq.REQ, endpoint)
     try:
         c.send_multipart([mdp.C_CLIENT, mdp.MMI_SERVICE, b"echo"])
         reply = recv(c)
@@ -95,13 +61,12 @@ def test_immortal_broker_keeps_a_dead_worker_and_feeds_it(ctx: zmq.Context) -> N
     immortal = load("majordomo_immortal_worker_broker")
     serving = serve(ctx, immortal.ImmortalWorkerBroker)
     try:
-        worker = sock(ctx, zmq.DEALER, serving.endpoint)
-        worker.send_multipart(mdp.worker_ready(b"echo"))
+        worker = register(ctx, serving.endpoint)
         assert recv(worker) is not None  # registered: heartbeats flow
         worker.close(linger=0)  # the worker dies
         time.sleep(10 * HB_MS / 1000)  # far past its 150 ms expiry
         assert mmi_code(ctx, serving.endpoint) == mdp.MMI_FOUND  # the bug: still "alive"
-        client = sock(ctx, zmq.REQ, serving.endpoint)
+        client = connect(ctx, zmq.REQ, serving.endpoint)
         client.send_multipart([mdp.C_CLIENT, b"echo", b"lost"])
         assert recv(client, timeout=5 * HB_MS / 1000) is None  # swallowed by the dead worker
     finally:
@@ -111,8 +76,7 @@ def test_immortal_broker_keeps_a_dead_worker_and_feeds_it(ctx: zmq.Context) -> N
 def test_our_broker_forgets_the_same_dead_worker(ctx: zmq.Context) -> None:
     serving = serve(ctx, MajordomoBroker)
     try:
-        worker = sock(ctx, zmq.DEALER, serving.endpoint)
-        worker.send_multipart(mdp.worker_ready(b"echo"))
+        worker = register(ctx, serving.endpoint)
         assert recv(worker) is not None
         worker.close(linger=0)
         deadline = time.monotonic() + WAIT_S
@@ -127,9 +91,8 @@ def test_misrouting_broker_sends_a_reply_to_the_wrong_client(ctx: zmq.Context) -
     misrouting = load("majordomo_misrouting_broker")
     serving = serve(ctx, misrouting.MisroutingBroker)
     try:
-        worker = sock(ctx, zmq.DEALER, serving.endpoint)
-        worker.send_multipart(mdp.worker_ready(b"echo"))
-        clients = [sock(ctx, zmq.DEALER, serving.endpoint) for _ in range(2)]
+        worker = register(ctx, serving.endpoint)
+        clients = [connect(ctx, zmq.DEALER, serving.endpoint) for _ in range(2)]
         got: dict[int, list[bytes]] = {0: [], 1: []}
         for round_no in range(20):  # alternate clients; each reply should go home
             i = round_no % 2

@@ -7,10 +7,8 @@ the events — a miniature of what the harness does, without Toxiproxy.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,16 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.patterns.procs import free_port, kill_groups, read_events, wait_for
+
 pytestmark = pytest.mark.slow
 
 HB = "100"
 WAIT_S = 15.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Cluster:
@@ -87,15 +81,10 @@ class Cluster:
         )
 
     def events(self) -> list[dict[str, object]]:
-        return [json.loads(line) for line in self.trace.read_text().splitlines() if line]
+        return read_events(self.trace)
 
     def wait_for(self, what: str, predicate: Callable[[], bool], timeout: float = WAIT_S) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if predicate():
-                return
-            time.sleep(0.02)
-        raise AssertionError(f"timed out waiting for {what}")
+        wait_for(predicate, timeout, what)
 
     def wait_exit(self, name: str, timeout: float = WAIT_S) -> int:
         return self.procs[name].wait(timeout)
@@ -108,13 +97,7 @@ class Cluster:
             proc.wait(10)
 
     def teardown(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                proc.wait(10)
+        kill_groups(self.procs.values(), timeout=10)
 
 
 @pytest.fixture

@@ -7,10 +7,8 @@ fixture's teardown.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,16 +20,11 @@ import zmq
 
 from patterns.common.errors import RequestAbandoned
 from patterns.majordomo.client import MajordomoClient
+from tests.patterns.procs import free_port, kill_groups, read_events
 
 pytestmark = pytest.mark.slow
 
 HEARTBEAT_MS = 100
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(condition: Callable[[], object], timeout: float, what: str) -> object:
@@ -115,19 +108,10 @@ class Cluster:
         return proc.wait(10)
 
     def events(self, kind: str) -> list[dict]:
-        if not self.trace.exists():
-            return []
-        lines = self.trace.read_text().splitlines()
-        return [e for e in map(json.loads, lines) if e["type"] == kind]
+        return [e for e in read_events(self.trace) if e["type"] == kind]
 
     def teardown(self) -> None:
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                try:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-            proc.wait(5)
+        kill_groups(self.procs.values())
         self.context.destroy(linger=0)
 
 
