@@ -324,8 +324,8 @@ class ScenarioRun:
         stats = hist.ReadStats()
         events = hist.merge_files(sorted(self.trace_dir.glob("*.jsonl")), stats=stats)
         # Torn lines (a SIGKILLed node) and garbage from a user's node are skipped, not fatal.
-        self.timing_trace = {"events": stats.events, "skipped_lines": stats.skipped,
-                             "skipped_by_file": stats.skipped_by_file}
+        trace_stats = {"events": stats.events, "skipped_lines": stats.skipped,
+                       "skipped_by_file": stats.skipped_by_file}
         hist.write_jsonl(events, self.run_dir / "history.jsonl")
         ctx = self._context(end)
         results: list[CheckResult] = []
@@ -365,7 +365,7 @@ class ScenarioRun:
             exits=self.exits,
             starts=self.starts,
             wiring=self.wiring,
-            trace_stats=self.timing_trace,
+            trace_stats=trace_stats,
         )
         return outcome
 

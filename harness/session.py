@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from harness.reaper import ledger_for, reap_dead_runs
@@ -62,7 +61,3 @@ class Session:
         )
         run = ScenarioRun(scenario, self.options, runtime, self.toxiproxy, on_progress)
         return run.execute()
-
-
-def report_root_of(path: Path | str) -> Path:
-    return Path(path)

@@ -8,6 +8,7 @@ link names. The checks across faults live in :mod:`harness.scenario.schedule`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,16 +84,26 @@ def _expand_node(name: Any, path: Path_, world: World, issues: Issues) -> list[s
     return None
 
 
-def _targets(value: Any, path: Path_, world: World, issues: Issues) -> list[str] | None:
+def _expand_each(
+    value: Any,
+    path: Path_,
+    issues: Issues,
+    shape: str,
+    expand: Callable[[Any, Path_], list[str] | None],
+) -> list[str] | None:
+    """One name or a list of names, each expanded by ``expand``; the union, in order.
+
+    None when any entry was bad (``expand`` reported it), so one fault with a
+    bad entry is one error, not a half-applied fault.
+    """
     items = [value] if isinstance(value, str) else value
     if not isinstance(items, list) or not items:
-        issues.add(path, "expected a node name or a list of node names")
+        issues.add(path, f"expected {shape}")
         return None
     out: list[str] = []
     ok = True
     for index, item in enumerate(items):
-        where = path if isinstance(value, str) else (*path, index)
-        expanded = _expand_node(item, where, world, issues)
+        expanded = expand(item, path if isinstance(value, str) else (*path, index))
         if expanded is None:
             ok = False
             continue
@@ -100,34 +111,35 @@ def _targets(value: Any, path: Path_, world: World, issues: Issues) -> list[str]
     return out if ok else None
 
 
+def _targets(value: Any, path: Path_, world: World, issues: Issues) -> list[str] | None:
+    return _expand_each(
+        value, path, issues, "a node name or a list of node names",
+        lambda item, where: _expand_node(item, where, world, issues),
+    )
+
+
 def _links(value: Any, path: Path_, world: World, issues: Issues) -> list[str] | None:
-    items = [value] if isinstance(value, str) else value
-    if not isinstance(items, list) or not items:
-        issues.add(path, "expected a link SOURCE->TARGET (or a list of them), e.g. client->broker")
-        return None
-    out: list[str] = []
-    ok = True
-    for index, item in enumerate(items):
-        where = path if isinstance(value, str) else (*path, index)
+    def expand(item: Any, where: Path_) -> list[str] | None:
         if not isinstance(item, str) or "->" not in item:
             issues.add(where, f"expected a link SOURCE->TARGET, e.g. client->broker, got {item!r}")
-            ok = False
-            continue
+            return None
         source, target = (part.strip() for part in item.split("->", 1))
         sources = _expand_node(source, where, world, issues)
         targets = _expand_node(target, where, world, issues)
         if sources is None or targets is None:
-            ok = False
-            continue
+            return None
         matched = [e.name for e in world.edges if e.source in sources and e.target in targets]
         if not matched:
             known = ", ".join(e.name for e in world.edges) or "(none: no node has connect)"
             issues.add(where, f"no connect edge {item!r}: a link exists only where a node "
                               f"lists the other in `connect`; links: {known}")
-            ok = False
-            continue
-        out += [m for m in matched if m not in out]
-    return out if ok else None
+            return None
+        return matched
+
+    return _expand_each(
+        value, path, issues,
+        "a link SOURCE->TARGET (or a list of them), e.g. client->broker", expand,
+    )
 
 
 def _partition(value: Any, path: Path_, world: World,

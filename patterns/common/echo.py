@@ -18,7 +18,6 @@ from contextlib import closing
 import zmq
 
 from patterns.common import role, trace
-from patterns.common.io_threads import start_io_threads
 
 POLL_MS = 200  # wake-up period so a stop signal is noticed even while idle
 
@@ -91,10 +90,6 @@ class EchoServer(EchoLoop):
         # A REP socket must answer whatever it read, so nothing is malformed here.
         return frames[0] if frames else b""
 
-    def serve_forever(self, stop: threading.Event | None = None) -> None:
-        """Serve until ``stop`` is set or a stop signal arrives."""
-        self.run(stop)
-
 
 def echo_server_main(description: str, name: str) -> int:
     """The CLI of a plain REP echo server: ``--bind`` once and ``--work-ms``."""
@@ -105,7 +100,6 @@ def echo_server_main(description: str, name: str) -> int:
     log = role.configure_logging(args.verbose)
     if not args.bind:
         p.error("--bind is required")
-    start_io_threads()
     server = EchoServer(args.bind[0], work_ms=args.work_ms, log=log)
     log.info("%s bound at %s", name, server.endpoint)
     with closing(server):

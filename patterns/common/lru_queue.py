@@ -20,7 +20,6 @@ from contextlib import closing
 import zmq
 
 from patterns.common import role
-from patterns.common.io_threads import start_io_threads
 
 
 class LruQueue:
@@ -117,7 +116,6 @@ def run_queue_cli(p: argparse.ArgumentParser, name: str, make: QueueFactory) -> 
     log = role.configure_logging(args.verbose)
     if not args.bind or len(args.bind) != 2:
         p.error("give --bind twice: the frontend, then the backend")
-    start_io_threads()
     queue = make(args.bind[0], args.bind[1], args, log)
     log.info("%s: frontend %s, backend %s", name, queue.frontend_endpoint, queue.backend_endpoint)
     with closing(queue):

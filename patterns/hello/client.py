@@ -14,7 +14,6 @@ import zmq
 
 from patterns.common import role, trace
 from patterns.common.errors import RequestAbandoned
-from patterns.common.io_threads import start_io_threads
 from patterns.common.workload import run_workload
 
 POLL_SLICE_MS = 100
@@ -48,7 +47,6 @@ def main() -> int:
     if not args.connect:
         p.error("--connect is required")
     endpoint = args.connect[0]
-    start_io_threads()
     ctx = zmq.Context.instance()
     sock = ctx.socket(zmq.REQ)
     sock.linger = 0

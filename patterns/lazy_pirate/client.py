@@ -16,7 +16,6 @@ import zmq
 
 from patterns.common import role, trace
 from patterns.common.errors import RequestAbandoned
-from patterns.common.io_threads import start_io_threads
 from patterns.common.workload import run_workload
 
 POLL_SLICE_MS = 100
@@ -125,7 +124,6 @@ def main() -> int:
     if args.retries < 1:
         p.error("--retries must be at least 1")
     endpoint = args.connect[0]
-    start_io_threads()
     with LazyPirateClient(
         endpoint, timeout_ms=args.timeout_ms, retries=args.retries, log=log
     ) as client:

@@ -22,7 +22,6 @@ from dataclasses import dataclass
 import zmq
 
 from patterns.common import role, trace
-from patterns.common.io_threads import start_io_threads
 from patterns.majordomo import mdp
 from patterns.majordomo.client import pace
 from patterns.majordomo.fastio import poll_in, recv_frames, send_frames
@@ -178,7 +177,7 @@ def main() -> int:
     args = p.parse_args()
     role.configure_logging(args.verbose)
     endpoint = (args.connect or ["tcp://127.0.0.1:5555"])[0]
-    client = MajordomoAsyncClient(endpoint, context=start_io_threads())
+    client = MajordomoAsyncClient(endpoint, context=zmq.Context.instance())
     try:
         PipelinedEcho(
             client,

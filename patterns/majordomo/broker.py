@@ -46,7 +46,6 @@ from collections.abc import Callable
 import zmq
 
 from patterns.common import role
-from patterns.common.io_threads import start_io_threads
 from patterns.majordomo import mdp
 from patterns.majordomo.fastio import recv_frames, send_frames, send_prefixed, set_recv_timeout
 
@@ -423,7 +422,7 @@ def main() -> int:
     args = p.parse_args()
     role.configure_logging(args.verbose)
     broker = MajordomoBroker(
-        heartbeat_ms=args.heartbeat_ms, liveness=args.liveness, context=start_io_threads()
+        heartbeat_ms=args.heartbeat_ms, liveness=args.liveness, context=zmq.Context.instance()
     )
     try:
         for endpoint in args.bind or ["tcp://*:5555"]:

@@ -25,7 +25,6 @@ import zmq
 
 from patterns.common import role, trace
 from patterns.common.errors import RequestAbandoned
-from patterns.common.io_threads import start_io_threads
 from patterns.majordomo import mdp
 
 log = logging.getLogger("majordomo.client")
@@ -158,7 +157,7 @@ def main() -> int:
     endpoint = (args.connect or ["tcp://127.0.0.1:5555"])[0]
     service = args.service.encode()
     client = MajordomoClient(
-        endpoint, timeout_ms=args.timeout_ms, retries=args.retries, context=start_io_threads()
+        endpoint, timeout_ms=args.timeout_ms, retries=args.retries, context=zmq.Context.instance()
     )
     wait = pace(args.rate)
     seq = 0

@@ -8,9 +8,10 @@ A probe is not a workload: it emits no invoke/ok/fail events.
 
 from __future__ import annotations
 
+import zmq
+
 from patterns.common import role, trace
 from patterns.common.errors import RequestAbandoned
-from patterns.common.io_threads import start_io_threads
 from patterns.majordomo import mdp
 from patterns.majordomo.client import MajordomoClient, pace
 
@@ -27,7 +28,7 @@ def main() -> int:
     log = role.configure_logging(args.verbose)
     endpoint = (args.connect or ["tcp://127.0.0.1:5555"])[0]
     client = MajordomoClient(
-        endpoint, timeout_ms=args.timeout_ms, retries=args.retries, context=start_io_threads()
+        endpoint, timeout_ms=args.timeout_ms, retries=args.retries, context=zmq.Context.instance()
     )
     wait = pace(args.rate)
     asked = 0

@@ -24,7 +24,6 @@ import time
 import zmq
 
 from patterns.common import role, trace
-from patterns.common.io_threads import start_io_threads
 from patterns.majordomo import mdp
 from patterns.majordomo.fastio import poll_in, recv_frames, send_frames
 
@@ -209,7 +208,7 @@ def main() -> int:
         heartbeat_ms=args.heartbeat_ms,
         liveness=args.liveness,
         reconnect_ms=args.reconnect_ms,
-        context=start_io_threads(),
+        context=zmq.Context.instance(),
     )
     work = args.work_ms / 1000.0
     try:

@@ -26,7 +26,6 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from patterns.common import role, trace
-from patterns.common.io_threads import start_io_threads
 from patterns.paranoid_pirate import ppp
 from patterns.simple_pirate.worker import printable_identity
 
@@ -226,7 +225,6 @@ def main() -> int:
     log = role.configure_logging(args.verbose)
     if not args.connect:
         p.error("--connect is required")
-    start_io_threads()
     worker = ParanoidPirateWorker(
         args.connect[0], heartbeat_ms=args.heartbeat_ms, liveness=args.liveness,
         reconnect_ms=args.reconnect_ms, backoff_max_ms=args.backoff_max_ms,

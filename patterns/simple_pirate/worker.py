@@ -15,7 +15,6 @@ import zmq
 
 from patterns.common import role
 from patterns.common.echo import EchoLoop
-from patterns.common.io_threads import start_io_threads
 from patterns.simple_pirate import READY
 
 
@@ -64,7 +63,6 @@ def main() -> int:
     log = role.configure_logging(args.verbose)
     if not args.connect:
         p.error("--connect is required")
-    start_io_threads()
     worker = SimplePirateWorker(args.connect[0], work_ms=args.work_ms, log=log)
     log.info("simple pirate worker %s connected to %s", worker.identity.decode(), args.connect[0])
     with closing(worker):

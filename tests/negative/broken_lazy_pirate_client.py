@@ -31,7 +31,6 @@ import zmq
 
 from patterns.common import role
 from patterns.common.errors import RequestAbandoned
-from patterns.common.io_threads import start_io_threads
 from patterns.common.workload import run_workload
 
 
@@ -65,7 +64,6 @@ def main() -> int:
     log = role.configure_logging(args.verbose)
     if not args.connect:
         p.error("--connect is required")
-    start_io_threads()
     endpoint = args.connect[0]
     client = TrustingClient(endpoint, timeout_ms=args.timeout_ms, retries=args.retries)
     with closing(client):

@@ -16,8 +16,9 @@ try:
 except ImportError:  # run as a plain script from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+import zmq
+
 from patterns.common import role
-from patterns.common.io_threads import start_io_threads
 from patterns.majordomo.broker import MajordomoBroker
 
 
@@ -30,7 +31,7 @@ def serve_broken_broker(broker_cls: type[MajordomoBroker], description: str) -> 
     args = p.parse_args()
     role.configure_logging(args.verbose)
     broker = broker_cls(
-        heartbeat_ms=args.heartbeat_ms, liveness=args.liveness, context=start_io_threads()
+        heartbeat_ms=args.heartbeat_ms, liveness=args.liveness, context=zmq.Context.instance()
     )
     try:
         for endpoint in args.bind or ["tcp://*:5555"]:

@@ -168,7 +168,7 @@ def test_succeeds_when_the_server_comes_back_inside_the_retry_window(ctx) -> Non
         assert wait_until(lambda: client.sends >= 2, timeout=5)  # first attempt lost
         server = EchoServer(endpoint, context=ctx)
         stop = threading.Event()
-        serving = threading.Thread(target=server.serve_forever, args=(stop,), daemon=True)
+        serving = threading.Thread(target=server.run, args=(stop,), daemon=True)
         serving.start()
         thread.join(timeout=5)
         stop.set()
