@@ -36,7 +36,6 @@ import argparse
 import multiprocessing as mp
 import os
 import resource
-import socket
 import statistics
 import subprocess
 import sys
@@ -47,27 +46,14 @@ from pathlib import Path
 from typing import Any
 
 import zmq
+from common import ROOT, free_port, rss_kib
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from patterns.majordomo import mdp  # noqa: E402
-from patterns.majordomo.fastio import poll_in, recv_frames, send_frames  # noqa: E402
+from patterns.majordomo import mdp
+from patterns.majordomo.fastio import poll_in, recv_frames, send_frames
 
 ECHO = b"echo"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 # The same broker with its hot path on pyzmq's send_multipart/recv_multipart,

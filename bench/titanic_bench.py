@@ -22,7 +22,6 @@ import os
 import platform
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -32,17 +31,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import zmq
+from common import free_port
 
 from patterns.common.errors import RequestAbandoned
 from patterns.majordomo.client import MajordomoClient
 
 HEARTBEAT_MS = "250"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

@@ -25,9 +25,8 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from common import rss_kib
 
 from harness.toxiproxy.client import ToxiproxyHandle, start_toxiproxy
 
@@ -124,12 +123,6 @@ def bulk(port: int, megabytes: int) -> float:
     assert int(answer) == sent, (answer, sent)
     return sent / elapsed / 1e6
 
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
 
 
 def idle_memory(tp: ToxiproxyHandle, port: int, count: int) -> float:
