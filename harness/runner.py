@@ -311,6 +311,7 @@ class ScenarioRun:
         origin = self.t0 + self.offset
         client_names = [n.name for n in clients]
         deadline = origin + sc.duration
+        decidable_at = origin + self._decidable_after()
         while True:
             now = time.monotonic()
             for step in schedule.due(now - origin):
@@ -323,7 +324,7 @@ class ScenarioRun:
             self._poll_runtime()
             if now >= deadline:
                 break
-            if schedule.done() and all(
+            if schedule.done() and now >= decidable_at and all(
                 self.starts.get(c, 0) > 0 and not rt.is_running(c) for c in client_names
             ):
                 self.log.emit({"type": "run", "event": "workload-done"})
@@ -337,6 +338,23 @@ class ScenarioRun:
             rt.stop(name, STOP_TIMEOUT)
         self._poll_runtime()
         return end
+
+    def _decidable_after(self) -> float:
+        """Scenario time before which the run may not end early (clients all done).
+
+        ``every_request_answered: {within: W}`` can only decide requests
+        around the last fault once that fault has healed plus W; a run that
+        stopped sooner would leave the contract unknown for nothing.
+        """
+        from harness.scenario.warnings import last_heal
+
+        healed = last_heal(list(self.scenario.faults))
+        bounds = [spec.params.get("within") for spec in self.scenario.contracts
+                  if spec.name == "every_request_answered"]
+        bounds = [b for b in bounds if isinstance(b, int | float)]
+        if healed is None or not bounds:
+            return 0.0
+        return min(self.scenario.duration, healed + max(bounds))
 
     def _sample_bytes(self) -> None:
         """Toxiproxy's byte counters now (for coverage); stops trying once unavailable."""
