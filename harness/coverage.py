@@ -363,9 +363,16 @@ def _one(i: int, fault: Any, faults: Sequence[Any], times: Sequence[tuple[float 
     if not alive:
         entry["why"] = f"{what} at {_s(at)} hit nothing: {dead_why}"
     elif not busy:
-        last = max((op.done for op in ops if op.node in relevant), default=None)
-        tail = (f"; the last operation of {_names(relevant)} ended at {_s(last)}"
-                if last is not None else f"; {_names(relevant)} never invoked an operation")
+        mine = [op for op in ops if op.node in relevant]
+        before = max((op.done for op in mine if op.done <= at), default=None)
+        after = min((op.invoked for op in mine if op.invoked > until), default=None)
+        if not mine:
+            tail = f"; {_names(relevant)} never invoked an operation"
+        else:
+            tail = (f"; the last operation before it ended at {_s(before)}" if before is not None
+                    else "; no operation came before it")
+            if after is not None:
+                tail += f", the next began at {_s(after)}"
         entry["why"] = (f"{what} at {_s(at)} hit an idle system: no operation of "
                         f"{_names(relevant)}{who} was in flight then or started before "
                         f"{_s(until)}{tail}")

@@ -146,7 +146,15 @@ def _fault_warning(fault: Fault, scenario: Scenario, clients: dict[str, _Client]
     if not names:
         return None
     at = fault.at
-    runs = [(clients[n], run) for n in names for run in clients[n].runs if run.start <= at]
+    # the window in which work counts (as harness/coverage.py counts it, conservatively)
+    if fault.duration is not None:
+        window_end = at + fault.duration
+    elif fault.action in ("start", "restart", "resume", "heal"):
+        window_end = scenario.duration
+    else:
+        window_end = at
+    runs = [(clients[n], run) for n in names for run in clients[n].runs
+            if run.start <= window_end]
     if any(c.sure_busy_until(run) >= at for c, run in runs):
         return None
     what = f"{fault.action} at {_fmt(at)}"
