@@ -175,8 +175,10 @@ def run_scenarios(scenarios: list[Any], options: Any) -> int:
                               f"({outcome.wall_s:.1f}s) -> {outcome.report_dir}")
     except KeyboardInterrupt:
         err.print("[yellow]interrupted: everything started was stopped[/yellow]")
+        outcomes += _interrupted_outcomes(options, scenarios, outcomes)
         if outcomes:
             out.print(_summary_table(outcomes))
+            _write_run_index(options.report_root / options.run_id, outcomes)
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -189,6 +191,30 @@ def run_scenarios(scenarios: list[Any], options: Any) -> int:
         if o.verdict != "pass" or o.notes:
             _explain(o)
     return EXIT_MISMATCH if bad else EXIT_OK
+
+
+def _interrupted_outcomes(options: Any, scenarios: list[Any], done: list[Any]) -> list[Any]:
+    """The scenario that was running when the run was interrupted, from its report folder."""
+    from harness.runner import ScenarioOutcome
+
+    finished = {o.name for o in done}
+    found = []
+    for scenario in scenarios:
+        folder = options.report_root / options.run_id / scenario.name
+        if scenario.name in finished or not (folder / "report.json").is_file():
+            continue
+        try:
+            report = json.loads((folder / "report.json").read_text())
+        except ValueError:
+            continue
+        found.append(ScenarioOutcome(
+            name=scenario.name, verdict=report.get("verdict", "error"),
+            expected=report.get("expected", ""), contracts=[], report_dir=folder,
+            wall_s=float((report.get("timing") or {}).get("wall_s", 0.0)),
+            operations=report.get("operations") or {}, error=report.get("error"),
+            reasons=report.get("reasons") or [], coverage=report.get("coverage") or {},
+            status="interrupted"))
+    return found
 
 
 def _write_run_index(run_root: Path, outcomes: list[Any]) -> None:
