@@ -1,9 +1,11 @@
 """``zchaos``: run, check, list and replay scenarios; serve the embedded Toxiproxy.
 
-Exit codes (DESIGN.md): 0 every outcome matched its ``expect``; 1 at least
-one did not (or the harness failed running it); 2 bad input (scenario file,
-option, ``--impl``), reported as one line per problem and never a traceback;
-130 interrupted (Ctrl-C / SIGTERM), after teardown.
+Exit codes (DESIGN.md): 0 every scenario's verdict is ``pass``; 1 at least
+one is ``fail``, ``unknown`` (nothing contradicts the expectation but the run
+could not prove it) or ``error`` (the harness or a node's start failed); 2
+bad input (scenario file, option, ``--impl``, ``--seed``), reported as one
+line per problem and never a traceback; 130 interrupted (Ctrl-C / SIGTERM),
+after teardown.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -77,27 +80,51 @@ def _load(paths: list[str], keyword: str | None) -> list[Any]:
     return scenarios
 
 
+VERDICT_STYLE = {"pass": "green", "fail": "red", "unknown": "yellow", "error": "magenta"}
+
+
+def _faults_hit(outcome: Any) -> str:
+    coverage = outcome.coverage or {}
+    if not coverage.get("total"):
+        return "-"
+    text = f"{coverage['hit']}/{coverage['total']}"
+    return text if coverage["hit"] == coverage["total"] else f"[yellow]{text}[/yellow]"
+
+
 def _summary_table(outcomes: list[Any]) -> Table:
     table = Table(title="zchaos summary", show_lines=False)
-    for col in ("scenario", "verdict", "expected", "contracts", "ops ok/fail/open", "p99 ms",
-                "wall s"):
+    for col in ("scenario", "verdict", "expected", "contracts", "faults hit",
+                "ops ok/gave up/open", "p99 ms", "wall s"):
         table.add_column(col)
     for o in outcomes:
-        style = {"pass": "green", "fail": "red", "error": "magenta"}.get(o.verdict, "")
+        style = VERDICT_STYLE.get(o.verdict, "")
         contracts = ", ".join(f"{c.name}={c.verdict}" for c in o.contracts) or (o.error or "")
         ops = o.operations or {}
         lat = ops.get("latency") or {}
         p99 = lat.get("p99_ms") if isinstance(lat, dict) else None
+        verdict = o.verdict.upper() + (" (interrupted)" if o.status == "interrupted" else "")
         table.add_row(
             o.name,
-            f"[{style}]{o.verdict.upper()}[/{style}]",
+            f"[{style}]{verdict}[/{style}]",
             o.expected,
-            contracts,
+            escape(contracts),
+            _faults_hit(o),
             f"{ops.get('ok', 0)}/{ops.get('failed', 0)}/{ops.get('unanswered', 0)}",
             "-" if p99 is None else f"{p99:.1f}",
             f"{o.wall_s:.1f}",
         )
     return table
+
+
+def _explain(outcome: Any) -> None:
+    """Under the table: why a scenario is not a pass, and what it left unproven."""
+    style = VERDICT_STYLE.get(outcome.verdict, "")
+    out.print(f"[{style}]{outcome.verdict.upper()}[/{style}] {escape(outcome.name)}: expected "
+              f"{outcome.expected}  (replay: zchaos replay {outcome.report_dir})")
+    for reason in outcome.reasons:
+        out.print(f"  - {escape(reason)}", soft_wrap=True)
+    for note in outcome.notes:
+        out.print(f"  - note: {escape(note)}", soft_wrap=True)
 
 
 def run_scenarios(scenarios: list[Any], options: Any) -> int:
@@ -140,7 +167,7 @@ def run_scenarios(scenarios: list[Any], options: Any) -> int:
                     stop.set()
                     ticker.join()
                 outcomes.append(outcome)
-                colour = {"pass": "green", "fail": "red"}.get(outcome.verdict, "magenta")
+                colour = VERDICT_STYLE.get(outcome.verdict, "magenta")
                 progress.update(task, completed=scenario.duration,
                                 status=f"[{colour}]{outcome.verdict.upper()}[/{colour}]")
                 if not err.is_terminal:
@@ -148,8 +175,10 @@ def run_scenarios(scenarios: list[Any], options: Any) -> int:
                               f"({outcome.wall_s:.1f}s) -> {outcome.report_dir}")
     except KeyboardInterrupt:
         err.print("[yellow]interrupted: everything started was stopped[/yellow]")
+        outcomes += _interrupted_outcomes(options, scenarios, outcomes)
         if outcomes:
             out.print(_summary_table(outcomes))
+            _write_run_index(options.report_root / options.run_id, outcomes)
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -158,21 +187,49 @@ def run_scenarios(scenarios: list[Any], options: Any) -> int:
     _write_run_index(run_root, outcomes)
     out.print(f"reports: {run_root}")
     bad = [o for o in outcomes if o.verdict != "pass"]
-    for o in bad:
-        out.print(f"[red]{o.verdict.upper()}[/red] {o.name}: expected {o.expected}; got "
-                  + (", ".join(f"{c.name}={c.verdict}" for c in o.contracts) or str(o.error))
-                  + f"  (replay: zchaos replay {o.report_dir})")
+    for o in outcomes:
+        if o.verdict != "pass" or o.notes:
+            _explain(o)
     return EXIT_MISMATCH if bad else EXIT_OK
+
+
+def _interrupted_outcomes(options: Any, scenarios: list[Any], done: list[Any]) -> list[Any]:
+    """The scenario that was running when the run was interrupted, from its report folder."""
+    from harness.runner import ScenarioOutcome
+
+    finished = {o.name for o in done}
+    found = []
+    for scenario in scenarios:
+        folder = options.report_root / options.run_id / scenario.name
+        if scenario.name in finished or not (folder / "report.json").is_file():
+            continue
+        try:
+            report = json.loads((folder / "report.json").read_text())
+        except ValueError:
+            continue
+        found.append(ScenarioOutcome(
+            name=scenario.name, verdict=report.get("verdict", "error"),
+            expected=report.get("expected", ""), contracts=[], report_dir=folder,
+            wall_s=float((report.get("timing") or {}).get("wall_s", 0.0)),
+            operations=report.get("operations") or {}, error=report.get("error"),
+            reasons=report.get("reasons") or [], coverage=report.get("coverage") or {},
+            status="interrupted"))
+    return found
 
 
 def _write_run_index(run_root: Path, outcomes: list[Any]) -> None:
     index = {
         "scenarios": [
             {"scenario": o.name, "verdict": o.verdict, "expected": o.expected,
+             "status": o.status, "reasons": o.reasons,
+             "faults_hit": (o.coverage or {}).get("hit", 0),
+             "faults": (o.coverage or {}).get("total", 0),
              "wall_s": round(o.wall_s, 3), "report": str(o.report_dir)}
             for o in outcomes
         ],
         "passed": sum(o.verdict == "pass" for o in outcomes),
+        "verdicts": {v: sum(o.verdict == v for o in outcomes)
+                     for v in ("pass", "fail", "unknown", "error")},
         "total": len(outcomes),
     }
     (run_root / "index.json").write_text(json.dumps(index, indent=2))
@@ -192,11 +249,32 @@ def _options(args: argparse.Namespace, impls: dict[str, str]) -> Any:
     )
 
 
+def _check_seed(seed: int | None) -> None:
+    from harness.seeds import MAX_SEED
+
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise BadInput(f"--seed {seed}: a seed is an integer from 0 to {MAX_SEED}")
+
+
+def _check_runnable(args: argparse.Namespace, impls: dict[str, str],
+                    scenarios: list[Any]) -> None:
+    """--impl and node commands that cannot run here: exit 2 before anything starts."""
+    if args.runtime != "local":
+        return  # they run inside the image
+    from harness.impl_check import check_commands
+
+    problems = check_commands(impls, scenarios)
+    if problems:
+        raise BadInput("\n".join(problems))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    _check_seed(args.seed)
     impls = parse_impls(args.impl or [])
     scenarios = _load(args.paths, args.keyword)
     if args.seed is not None:
         scenarios = [s.model_copy(update={"seed": args.seed}) for s in scenarios]
+    _check_runnable(args, impls, scenarios)
     return run_scenarios(scenarios, _options(args, impls))
 
 
@@ -219,8 +297,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
         except ValueError:
             pass
     impls.update(parse_impls(args.impl or []))
+    _check_seed(args.seed)
+    if args.seed is not None:
+        scenario = scenario.model_copy(update={"seed": args.seed})
     if args.report_dir is None:
         args.report_dir = str(folder.parent.parent)
+    _check_runnable(args, impls, [scenario])
     return run_scenarios([scenario], _options(args, impls))
 
 
@@ -270,10 +352,22 @@ def _add_run_options(p: argparse.ArgumentParser, report_default: str | None) -> 
     p.add_argument("--report-dir", default=report_default, metavar="DIR",
                    help="where reports go (default: reports/)")
     p.add_argument("--run-id", help="name of the run folder (default: timestamp-pid)")
-    p.add_argument("--seed", type=int, help="override every scenario's seed")
+    p.add_argument("--seed", type=int, metavar="N",
+                   help="override every scenario's seed (an integer >= 0): it drives every "
+                        "random choice of the harness, its toxics and its roles "
+                        "(docs/coverage-and-seeds.md)")
     p.add_argument("--image", default="zchaos:latest", help="docker runtime: node image")
     p.add_argument("--toxiproxy-image", default=None,
                    help="docker runtime: Toxiproxy image (default: the real Toxiproxy)")
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("zchaos")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0+unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -283,6 +377,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Run the ZeroMQ Guide's patterns behind Toxiproxy, break them, check contracts."
         ),
     )
+    parser.add_argument("--version", action="version", version=f"zchaos {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("run", help="run scenarios (files or folders)")

@@ -69,6 +69,23 @@ def cmd_compose(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+CLEAN_DESCRIPTION = """\
+Remove what zchaos runs left behind when the harness itself died (SIGKILL,
+a crashed CI job). A run in progress is never touched.
+
+  1. local processes: node process groups and embedded Toxiproxy servers
+     started by a harness that is no longer alive, found in the ledgers under
+     REPORT_DIR/.zchaos-live/ (each checked against its start time, so a reused
+     PID is never signalled);
+  2. Docker: containers, networks and volumes labelled by zchaos whose owning
+     harness is gone (with --all: every zchaos-labelled resource, live runs
+     and `zchaos compose` stacks included).
+
+Without a Docker engine step 2 is skipped with one line. Every run does step 1
+for its own report folder at start, so this is only needed after a crash.
+"""
+
+
 def cmd_clean(args: argparse.Namespace) -> int:
     """Local processes of dead harnesses (their ledgers), then labelled Docker resources."""
     from harness.reaper import reap_dead_runs as reap_processes
@@ -81,8 +98,10 @@ def cmd_clean(args: argparse.Namespace) -> int:
         removed += 1
     try:
         client = docker_client()
-    except DockerUnavailable as exc:
-        print(f"docker: skipped ({exc})")
+    except DockerUnavailable:
+        # one plain line: no engine is a normal state for local-only users
+        print("docker: no Docker engine reachable, so no containers, networks or volumes "
+              "to clean (start dockerd or set DOCKER_HOST to clean those)")
         client = None
     if client is not None:
         report = reap_dead_runs(client, everything=args.all)
@@ -135,7 +154,9 @@ def cmd_nemesis(args: argparse.Namespace) -> int:
     def spec_for(node: str) -> NodeSpec:
         return NodeSpec(name=node, argv=[])  # the stack's container already has its command
 
-    nemesis = Nemesis(stack, toxi, spec_for, emit)
+    seed = scenario_doc.get("seed") if isinstance(scenario_doc, dict) else None
+    nemesis = Nemesis(stack, toxi, spec_for, emit,
+                      seed=seed if isinstance(seed, int) and not isinstance(seed, bool) else 0)
     schedule = Schedule(faults)
     emit({"type": "run", "event": "start", "stack": scenario_doc["name"]})
     try:
@@ -188,7 +209,9 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_nemesis)
 
     p = subparsers.add_parser(
-        "clean", help="remove containers, networks and volumes that dead runs left")
+        "clean", help="remove the processes, containers, networks and volumes dead runs left",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=CLEAN_DESCRIPTION)
     p.add_argument("--all", action="store_true",
                    help="docker: also remove live runs' resources and `zchaos compose` stacks")
     p.add_argument("--report-dir", default="reports", metavar="DIR",

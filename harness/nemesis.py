@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from harness.runtime.base import NodeSpec, Runtime
 from harness.scenario.model import PROCESS_ACTIONS, TOXIC_ACTIONS
+from harness.seeds import derive
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class ToxicApi(Protocol):
         attributes: dict[str, Any],
         toxicity: float = 1.0,
         name: str | None = None,
+        seed: int | None = None,
     ) -> str: ...
     def remove_toxic(self, proxy: str, name: str) -> None: ...
     def set_enabled(self, proxy: str, enabled: bool) -> None: ...
@@ -57,12 +59,22 @@ class _Applied:
     reset_on_revert: list[str] = field(default_factory=list)
 
 
-def _describe(fault: Any) -> str:
+def describe_target(fault: Any) -> str:
+    """The `target` text of a fault event: `a,b`, `a | b` (partition sides), links."""
     if fault.action in PROCESS_FAULTS:
         return ",".join(fault.targets)
     if fault.action == "partition" and fault.sides:
         return " | ".join(",".join(side) for side in fault.sides)
     return ",".join(fault.links) if fault.links else "all"
+
+
+def fault_nodes(fault: Any) -> list[str]:
+    """The nodes a fault names: its targets, or every node of a partition's sides."""
+    if fault.action in PROCESS_FAULTS:
+        return list(fault.targets)
+    if fault.action == "partition" and fault.sides:
+        return [node for side in fault.sides for node in side]
+    return []
 
 
 class Nemesis:
@@ -74,44 +86,60 @@ class Nemesis:
         toxics: ToxicApi,
         spec_for: Callable[[str], NodeSpec],
         emit: Callable[[dict[str, Any]], None],
+        *,
+        seed: int = 0,
+        after_start: Callable[[str], None] | None = None,
     ) -> None:
         self.runtime = runtime
         self.toxics = toxics
         self.spec_for = spec_for
         self.emit = emit
+        self.seed = seed
+        # told after every (re)start, so the runner can log the true start time
+        self.after_start = after_start or (lambda _node: None)
         self._applied: dict[int, _Applied] = {}
 
-    def _event(self, fault: Any, phase: str, **extra: Any) -> None:
+    def _event(self, index: int, fault: Any, phase: str, **extra: Any) -> None:
         record: dict[str, Any] = {
             "type": "fault",
             "fault": fault.action,
-            "target": _describe(fault),
+            "target": describe_target(fault),
             "phase": phase,
+            "index": index,
         }
+        nodes = fault_nodes(fault)
+        if nodes:
+            record["targets"] = nodes
+        if fault.links:
+            record["links"] = list(fault.links)
         if fault.attributes:
             record["params"] = dict(fault.attributes)
         record.update(extra)
         self.emit(record)
+
+    def _toxic_seed(self, proxy: str, name: str) -> int:
+        return derive(self.seed, "toxic", proxy, name)
 
     # -- apply ---------------------------------------------------------------
     def apply(self, index: int, fault: Any) -> None:
         action = fault.action
         if action in PROCESS_FAULTS:
             # Log before acting: a kill's fault event must precede the node's exit.
-            self._event(fault, "apply")
+            self._event(index, fault, "apply")
             for node in fault.targets:
                 self._process(action, node)
             return
         if action == "heal":
             self.heal()
-            self._event(fault, "apply")
+            self._event(index, fault, "apply")
             return
         applied = _Applied()
         if action == "partition":
             for link in fault.links:
                 for stream in ("upstream", "downstream"):
                     name = f"zchaos-{index}-partition-{stream}"
-                    self.toxics.add_toxic(link, "timeout", stream, {"timeout": 0}, 1.0, name)
+                    self.toxics.add_toxic(link, "timeout", stream, {"timeout": 0}, 1.0, name,
+                                          seed=self._toxic_seed(link, name))
                     applied.toxics.append((link, name))
                 applied.reset_on_revert.append(link)
         elif action == "disconnect":
@@ -123,7 +151,8 @@ class Nemesis:
                 for stream in STREAMS[fault.stream]:
                     name = f"zchaos-{index}-{action}-{stream}"
                     self.toxics.add_toxic(
-                        link, action, stream, dict(fault.attributes), fault.toxicity, name
+                        link, action, stream, dict(fault.attributes), fault.toxicity, name,
+                        seed=self._toxic_seed(link, name),
                     )
                     applied.toxics.append((link, name))
                 if action == "timeout" and not fault.attributes.get("timeout"):
@@ -131,7 +160,7 @@ class Nemesis:
         else:
             raise ValueError(f"unknown fault action {action!r}")
         self._applied[index] = applied
-        self._event(fault, "apply")
+        self._event(index, fault, "apply")
 
     def _process(self, action: str, node: str) -> None:
         rt = self.runtime
@@ -142,9 +171,11 @@ class Nemesis:
         elif action == "start":
             if not rt.is_running(node):
                 rt.start(self.spec_for(node))
+                self.after_start(node)
         elif action == "restart":
             rt.kill(node)
             rt.start(self.spec_for(node))
+            self.after_start(node)
         elif action == "pause":
             rt.pause(node)
         elif action == "resume":
@@ -158,15 +189,17 @@ class Nemesis:
             undo = {"kill": "start", "stop": "start", "pause": "resume"}.get(action)
             if undo is None:
                 return
+            # Logged before acting, as an apply: the revert's time is when the
+            # node is started (or thawed); its lifecycle start follows.
+            self._event(index, fault, "revert")
             for node in fault.targets:
                 self._process(undo, node)
-            self._event(fault, "revert")
             return
         applied = self._applied.pop(index, None)
         if applied is None:
             return  # already healed
         self._undo(applied)
-        self._event(fault, "revert")
+        self._event(index, fault, "revert")
 
     def _undo(self, applied: _Applied) -> None:
         for proxy, name in applied.toxics:

@@ -10,6 +10,22 @@ KeyboardInterrupt).
 A run ends at ``duration``, or earlier once every client has exited on its
 own and the whole fault schedule (reverts included) has fired: scenarios
 stay short without a separate "stop when done" knob.
+
+Fail fast: a node that exits while the servers bind, or before the workload
+has begun, ends the run at once with verdict ``error`` (its exit status and
+the last lines of its log in the report), instead of a misleading contract
+failure seconds later. A client that never wrote a trace event is an
+``error`` too, named.
+
+True times (docs/trace-events.md): ``lifecycle start`` carries the time the
+runtime says the process started, ``lifecycle exit`` the time it was gone,
+fault events the time the fault took effect.
+
+The folder: ``report.json`` is written once at the start marked
+``interrupted``, and replaced by the real one at the end; so a harness
+killed outright (SIGKILL) still leaves a folder that says what it is, with
+its traces and logs. Ctrl-C and SIGTERM tear down, then write the reports
+of what was recorded, still marked ``interrupted``.
 """
 
 from __future__ import annotations
@@ -26,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.checkers.base import CheckContext, CheckResult, NodeFacts
+from harness.lifecycle import describe_status
 from harness.nemesis import Nemesis, Schedule
 from harness.roles import ROLES
 from harness.runtime.base import NodeSpec, Runtime
@@ -35,6 +52,7 @@ TICK = 0.01  # seconds between checks of the schedule and of node exits
 READY_TIMEOUT = 5.0  # how long servers get to bind before clients start anyway
 WORKLOAD_START_TIMEOUT = 15.0  # how long clients get to emit their first event
 STOP_TIMEOUT = 2.0
+LOG_TAIL_LINES = 15
 
 
 @dataclass
@@ -55,13 +73,28 @@ class ScenarioOutcome:
     """What the summary table and the exit code need from one scenario."""
 
     name: str
-    verdict: str  # pass | fail | error
+    verdict: str  # pass | fail | unknown | error
     expected: str
     contracts: list[CheckResult]
     report_dir: Path
     wall_s: float
     operations: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+    reasons: list[str] = field(default_factory=list)
+    coverage: dict[str, Any] = field(default_factory=dict)
+    status: str = "complete"  # complete | interrupted
+    notes: list[str] = field(default_factory=list)  # dead clients, lost lines, slow binds
+
+
+class NodeFailure(Exception):
+    """A node exited before the run could test anything: the scenario is an ``error``."""
+
+    def __init__(self, node: str, code: int | None, when: str) -> None:
+        self.node = node
+        self.code = code
+        self.when = when
+        status = "" if code is None else f" with {describe_status(code)}"
+        super().__init__(f"{node} exited{status} {when}")
 
 
 class HarnessLog:
@@ -73,12 +106,15 @@ class HarnessLog:
         self._file = open(path, "a")  # noqa: SIM115 - closed in close()
         self._lock = threading.Lock()
 
-    def emit(self, event: dict[str, Any]) -> None:
-        record = {"t": round(time.monotonic() - self.t0, 6), "node": "harness", **event}
+    def emit(self, event: dict[str, Any], at: float | None = None) -> None:
+        """Log ``event`` now, or at ``at`` (CLOCK_MONOTONIC) when the moment is known."""
+        moment = time.monotonic() if at is None else at
+        record = {"t": round(moment - self.t0, 6), "node": "harness", **event}
         with self._lock:
             self.events.append(record)
-            self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
-            self._file.flush()
+            if not self._file.closed:
+                self._file.write(json.dumps(record, separators=(",", ":")) + "\n")
+                self._file.flush()
 
     def close(self) -> None:
         with contextlib.suppress(OSError):
@@ -92,25 +128,26 @@ def expectation_text(scenario: Any) -> str:
     return "violated: " + ", ".join(exp.violated)
 
 
-def outcome_matches(scenario: Any, results: list[CheckResult]) -> bool:
-    """Every contract listed as violated is violated; every other one is ok."""
-    exp = scenario.expect
-    expected_violated = set(exp.violated) if exp.outcome != "pass" else set()
-    for result in results:
-        wanted = "violated" if result.name in expected_violated else "ok"
-        if result.verdict != wanted:
-            return False
-    return True
+def _accepts(address: tuple[str, int]) -> bool:
+    try:
+        with socket.create_connection(address, timeout=0.2):
+            return True
+    except OSError:
+        return False
 
 
-def _wait_bound(address: tuple[str, int], deadline: float) -> bool:
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(address, timeout=0.2):
-                return True
-        except OSError:
-            time.sleep(0.01)
-    return False
+def log_tail(path: Path, lines: int = LOG_TAIL_LINES) -> list[str]:
+    """The last ``lines`` lines of a node's log (empty when there is none)."""
+    try:
+        with path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(0, size - 64 * 1024))
+            data = fh.read()
+    except OSError:
+        return []
+    text = data.decode("utf-8", errors="replace").splitlines()
+    return [line.rstrip() for line in text[-lines:]]
 
 
 class ScenarioRun:
@@ -137,8 +174,12 @@ class ScenarioRun:
         self.exits: dict[str, list[int]] = {}
         self.timing: dict[str, float] = {}
         self.offset = 0.0  # scenario time 0 on the run clock (see _drive)
+        self.byte_samples: list[dict[str, Any]] | None = []  # None: not measured
+        self.failure: NodeFailure | None = None
+        self.notes: list[str] = []
+        self._pending_starts: set[str] = set()
 
-    # -- node specs ----------------------------------------------------------
+    # -- node specs and lifecycle ------------------------------------------------
     def spec_for(self, name: str) -> NodeSpec:
         """The spec of a (re)start; each start bumps the node's incarnation."""
         assert self.wiring is not None
@@ -156,17 +197,49 @@ class ScenarioRun:
             "PYTHONUNBUFFERED": "1",
         }
         argv = node_argv(node, self.wiring, self.options.impls, data_dir)
-        self.log.emit({"type": "lifecycle", "target": name, "event": "start",
-                       "incarnation": incarnation})
         return NodeSpec(name=name, argv=argv, env=env, data_dir=data_dir,
                         autostart=node.autostart)
 
+    def start_node(self, name: str) -> None:
+        self.runtime.start(self.spec_for(name))
+        self.node_started(name)
+
+    def node_started(self, name: str) -> None:
+        """Log ``lifecycle start`` at the true start time, now or once the runtime knows it."""
+        self._pending_starts.add(name)
+        self._record_starts()
+
+    def _record_starts(self) -> None:
+        for name in sorted(self._pending_starts):
+            at = self.runtime.start_time(name)
+            if at is None:
+                continue
+            self._pending_starts.discard(name)
+            self.log.emit({"type": "lifecycle", "target": name, "event": "start",
+                           "incarnation": self.starts.get(name, 1) - 1}, at=at)
+
+    def _record_exits(self) -> None:
+        for item in self.runtime.poll_exits():
+            name, code = item[0], int(item[1])
+            at = float(item[2]) if len(item) > 2 else None
+            self._record_starts()  # a start always precedes its exit in the log
+            self.exits.setdefault(name, []).append(code)
+            self.log.emit({"type": "lifecycle", "target": name, "event": "exit",
+                           "code": code}, at=at)
+
+    def _poll_runtime(self) -> None:
+        self._record_starts()
+        self._record_exits()
+
     # -- the run ------------------------------------------------------------
     def execute(self) -> ScenarioOutcome:
+        from harness.report.writer import write_placeholder
+
         wall0 = self.wall0 = time.monotonic()
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.trace_dir.mkdir(exist_ok=True)
         (self.run_dir / "scenario.yaml").write_text(self.scenario.to_resolved_yaml())
+        write_placeholder(self.run_dir, self.scenario, self.options)
         self.t0 = time.monotonic()
         self.log = HarnessLog(self.trace_dir / "harness.jsonl", self.t0)
         error: str | None = None
@@ -176,17 +249,27 @@ class ScenarioRun:
         except KeyboardInterrupt:
             self.log.emit({"type": "run", "event": "interrupted"})
             self._teardown()
+            with contextlib.suppress(Exception):
+                self._check_and_report(time.monotonic() - self.t0, "interrupted by a signal",
+                                       time.monotonic() - wall0, status="interrupted")
             self.log.close()
             raise
+        except NodeFailure as exc:
+            self.failure = exc
+            error = str(exc)
+            self.log.emit({"type": "run", "event": "error", "error": error})
+            end = time.monotonic() - self.t0
         except Exception as exc:  # a harness failure is an "error" verdict, not a traceback
             error = f"{type(exc).__name__}: {exc}"
             self.log.emit({"type": "run", "event": "error", "error": error})
+            end = time.monotonic() - self.t0
         t_down = time.monotonic()
         self._teardown()
         self.timing["teardown_s"] = round(time.monotonic() - t_down, 3)
         self.log.emit({"type": "run", "event": "end"})
+        outcome = self._check_and_report(end, error, time.monotonic() - wall0)
         self.log.close()
-        return self._check_and_report(end, error, time.monotonic() - wall0)
+        return outcome
 
     def _drive(self) -> float:
         sc = self.scenario
@@ -198,7 +281,8 @@ class ScenarioRun:
 
             self.toxi = ToxiproxyHandle(rt.toxiproxy_url())
         self.wiring = build_wiring(sc, rt, self.toxi)
-        nemesis = Nemesis(rt, self.toxi, self.spec_for, self.log.emit)
+        nemesis = Nemesis(rt, self.toxi, self.spec_for, self.log.emit, seed=sc.seed,
+                          after_start=self.node_started)
         schedule = Schedule(list(sc.faults))
         # The run's clock starts now: every node and the harness share ZCHAOS_T0.
         self.timing["prepare_s"] = round(time.monotonic() - self.wall0, 3)
@@ -209,79 +293,143 @@ class ScenarioRun:
         clients = [n for n in sc.nodes.values() if ROLES[n.role].kind == "client"]
         for node in servers:
             if node.autostart:
-                rt.start(self.spec_for(node.name))
+                self.start_node(node.name)
         self._wait_servers_ready([n for n in servers if n.autostart])
         self.timing["setup_s"] = round(time.monotonic() - self.t0, 3)
         for node in clients:
             if node.autostart:
-                rt.start(self.spec_for(node.name))
+                self.start_node(node.name)
         # Scenario time 0 is when the workload has begun, not when processes were
         # spawned: a container (or a loaded machine) can take seconds to start a
         # node, and a fault at `at: 1s` must hit a running workload either way.
-        self._wait_workload_started([n.name for n in clients if n.autostart])
+        self._wait_workload_started([n.name for n in clients if n.autostart],
+                                    [n.name for n in servers if n.autostart])
         self.offset = time.monotonic() - self.t0
         self.timing["workload_start_s"] = round(self.offset, 3)
         self.log.emit({"type": "run", "event": "workload-start"})
+        self._sample_bytes()
         origin = self.t0 + self.offset
         client_names = [n.name for n in clients]
         deadline = origin + sc.duration
+        decidable_at = origin + self._decidable_after()
         while True:
             now = time.monotonic()
             for step in schedule.due(now - origin):
                 self.on_progress(f"{step.kind} {step.fault.action}")
+                if step.kind == "revert":
+                    self._sample_bytes()  # the window's bytes end here
                 Schedule.fire(nemesis, step)
-            self._record_exits()
+                self._sample_bytes()
+                self._poll_runtime()
+            self._poll_runtime()
             if now >= deadline:
                 break
-            if schedule.done() and all(
+            if schedule.done() and now >= decidable_at and all(
                 self.starts.get(c, 0) > 0 and not rt.is_running(c) for c in client_names
             ):
                 self.log.emit({"type": "run", "event": "workload-done"})
                 break
             time.sleep(TICK)
         end = time.monotonic() - self.t0
+        self._sample_bytes()
         # Stop clients first so they do not record failures caused by our own shutdown.
+        self.log.emit({"type": "run", "event": "stopping"})
         for name in client_names:
             rt.stop(name, STOP_TIMEOUT)
-        self._record_exits()
+        self._poll_runtime()
         return end
 
-    def _wait_workload_started(self, clients: list[str]) -> None:
-        """Until every client has written its first trace line (or exited), bounded."""
-        deadline = time.monotonic() + WORKLOAD_START_TIMEOUT
-        waiting = set(clients)
-        while waiting and time.monotonic() < deadline:
-            for name in list(waiting):
-                trace_file = self.trace_dir / f"{name}.jsonl"
-                started = trace_file.exists() and trace_file.stat().st_size > 0
-                if started or not self.runtime.is_running(name):
-                    waiting.discard(name)
-            if waiting:
-                time.sleep(TICK)
-        self._record_exits()
+    def _decidable_after(self) -> float:
+        """Scenario time before which the run may not end early (clients all done).
+
+        ``every_request_answered: {within: W}`` can only decide requests
+        around the last fault once that fault has healed plus W; a run that
+        stopped sooner would leave the contract unknown for nothing.
+        """
+        from harness.scenario.warnings import last_heal
+
+        healed = last_heal(list(self.scenario.faults))
+        bounds = [spec.params.get("within") for spec in self.scenario.contracts
+                  if spec.name == "every_request_answered"]
+        bounds = [b for b in bounds if isinstance(b, int | float)]
+        if healed is None or not bounds:
+            return 0.0
+        return min(self.scenario.duration, healed + max(bounds))
+
+    def _sample_bytes(self) -> None:
+        """Toxiproxy's byte counters now (for coverage); stops trying once unavailable."""
+        if self.byte_samples is None or self.toxi is None or self.wiring is None:
+            return
+        reader = getattr(self.toxi, "byte_counters", None)
+        counters = reader() if reader is not None else None
+        if counters is None:
+            self.byte_samples = None
+            return
+        self.byte_samples.append({
+            "t": round(time.monotonic() - self.t0, 6),
+            "proxies": {name: counters[name] for name in self.wiring.proxies if name in counters},
+        })
+
+    def _fail_on_exit(self, nodes: list[str], when: str) -> None:
+        """Raise NodeFailure if any of ``nodes`` has exited (the run cannot go on)."""
+        self._poll_runtime()
+        for name in nodes:
+            if self.exits.get(name):
+                raise NodeFailure(name, self.exits[name][-1], when)
 
     def _wait_servers_ready(self, servers: list[Any]) -> None:
+        """Until every server's binds accept TCP connections, bounded; an exit is fatal."""
         probe = getattr(self.runtime, "probe_address", None)
-        if probe is None:
-            return
-        deadline = time.monotonic() + READY_TIMEOUT
+        pending: list[tuple[str, tuple[str, int]]] = []
         for node in servers:
             for port in ROLES[node.role].binds:
-                address = probe(node.name, port)
+                address = probe(node.name, port) if probe is not None else None
                 if address is not None:
-                    _wait_bound(address, deadline)
+                    pending.append((node.name, address))
+        names = [n.name for n in servers]
+        deadline = time.monotonic() + READY_TIMEOUT
+        while True:
+            self._fail_on_exit(names, "before it was ready (while the servers were binding)")
+            pending = [(name, addr) for name, addr in pending if not _accepts(addr)]
+            if not pending or time.monotonic() >= deadline:
+                break
+            time.sleep(TICK)
+        self._fail_on_exit(names, "before it was ready (while the servers were binding)")
+        for name in dict.fromkeys(name for name, _ in pending):
+            self.notes.append(f"{name} did not accept connections within {READY_TIMEOUT:g} s "
+                              "of its start; the clients started anyway")
 
-    def _record_exits(self) -> None:
-        poll = getattr(self.runtime, "poll_exits", None)
-        if poll is None:
-            return
-        for name, code in poll():
-            self.exits.setdefault(name, []).append(code)
-            self.log.emit({"type": "lifecycle", "target": name, "event": "exit", "code": code})
+    def _wait_workload_started(self, clients: list[str], servers: list[str]) -> None:
+        """Until every client has written its first trace line, bounded; exits are fatal.
+
+        A server that exits now, or a client that exits before writing any
+        event, leaves nothing to test. A client that wrote events and then
+        finished (a tiny workload) is fine.
+        """
+        deadline = time.monotonic() + WORKLOAD_START_TIMEOUT
+        waiting = set(clients)
+        while True:
+            self._fail_on_exit(servers, "before the workload began")
+            for name in sorted(clients):
+                if self.exits.get(name) and not self._has_trace(name):
+                    raise NodeFailure(name, self.exits[name][-1],
+                                      "before writing any trace event")
+            waiting = {name for name in waiting
+                       if not self._has_trace(name) and not self.exits.get(name)}
+            if not waiting or time.monotonic() >= deadline:
+                break
+            time.sleep(TICK)
+
+    def _has_trace(self, name: str) -> bool:
+        trace_file = self.trace_dir / f"{name}.jsonl"
+        try:
+            return trace_file.stat().st_size > 0
+        except OSError:
+            return False
 
     def _teardown(self) -> None:
         with contextlib.suppress(Exception):
-            self._record_exits()
+            self._poll_runtime()
         try:
             # Proxies first: on the docker runtime Toxiproxy goes with the runtime.
             if self.wiring is not None and self.toxi is not None:
@@ -290,9 +438,11 @@ class ScenarioRun:
                         self.toxi.delete_proxy(name)
         finally:
             self.runtime.teardown()
+            with contextlib.suppress(Exception):
+                self._poll_runtime()  # what teardown stopped: exits with their times
 
     # -- verdicts and reports -------------------------------------------------
-    def _context(self, end: float) -> CheckContext:
+    def _context(self, end: float, coverage: dict[str, Any]) -> CheckContext:
         nodes = {
             n.name: NodeFacts(
                 name=n.name,
@@ -303,40 +453,69 @@ class ScenarioRun:
             )
             for n in self.scenario.nodes.values()
         }
-        faults = tuple(
-            {
-                "at": self.offset + f.at,
+        windows = {entry["index"]: entry for entry in coverage.get("faults", [])}
+        faults = []
+        for index, f in enumerate(self.scenario.faults):
+            scheduled_until = None if f.duration is None else self.offset + f.at + f.duration
+            took = windows.get(index, {})
+            at = took.get("at")
+            faults.append({
+                "index": index,
+                # when it took effect (fault events), else when it was due
+                "at": at if at is not None else self.offset + f.at,
                 "fault": f.action,
                 "target": ",".join(f.targets or f.links),
-                "until": None if f.duration is None else self.offset + f.at + f.duration,
-            }
-            for f in self.scenario.faults
-        )
+                "targets": list(f.targets),
+                "links": list(f.links),
+                "until": (took.get("until") if f.duration is not None and at is not None
+                          else scheduled_until),
+            })
         owner = self.wiring.endpoint_owner() if self.wiring else {}
-        return CheckContext(nodes=nodes, faults=faults, duration=self.scenario.duration,
+        return CheckContext(nodes=nodes, faults=tuple(faults), duration=self.scenario.duration,
                             end=end, endpoint_owner=owner)
 
-    def _check_and_report(self, end: float, error: str | None, wall: float) -> ScenarioOutcome:
+    def _check_and_report(self, end: float, error: str | None, wall: float,
+                          status: str = "complete") -> ScenarioOutcome:
         from harness import history as hist
         from harness.checkers import run_contract
+        from harness.coverage import fault_coverage
+        from harness.lifecycle import exit_records
         from harness.report.writer import write_reports
+        from harness.verdict import account_for_lost_lines, decide
 
         stats = hist.ReadStats()
         events = hist.merge_files(sorted(self.trace_dir.glob("*.jsonl")), stats=stats)
-        # Torn lines (a SIGKILLed node) and garbage from a user's node are skipped, not fatal.
+        lost = {Path(path).stem: n for path, n in stats.skipped_by_file.items() if n}
+        # Torn lines (a SIGKILLed node) and garbage from a user's node are skipped and
+        # counted per node; contracts that read those nodes become unknown (verdict.py).
         trace_stats = {"events": stats.events, "skipped_lines": stats.skipped,
-                       "skipped_by_file": stats.skipped_by_file}
+                       "skipped_by_file": stats.skipped_by_file, "lost_lines": lost}
         hist.write_jsonl(events, self.run_dir / "history.jsonl")
-        ctx = self._context(end)
+        kinds = {n.name: ROLES[n.role].kind for n in self.scenario.nodes.values()}
+        clients = [name for name, kind in kinds.items() if kind == "client"]
+        links = ({name: (p.source, p.target) for name, p in self.wiring.proxies.items()}
+                 if self.wiring else {})
+        coverage = fault_coverage(events, list(self.scenario.faults), clients, links=links,
+                                  byte_samples=self.byte_samples, offset=self.offset, end=end)
+        exits = exit_records(events, kinds)
+        if error is None and status == "complete":
+            error = self._silent_clients(events, clients)
         results: list[CheckResult] = []
         if error is None:
+            ctx = self._context(end, coverage)
             for spec in self.scenario.contracts:
                 results.append(run_contract(spec.name, dict(spec.params), events, ctx))
+            results = account_for_lost_lines(results, lost, kinds)
+        decision = decide(self.scenario.expect, results, coverage["uncovered"], error)
+        if status == "interrupted":
+            decision.verdict = "error"
+        notes = list(self.notes)
+        failed = self.failure.node if self.failure is not None else None
+        notes += [e["sentence"] for e in exits
+                  if e["cause"] in ("crashed", "exited") and e["node"] != failed]
+        notes += [f"{n} trace line{'s' if n > 1 else ''} of {node} lost (torn or not JSON)"
+                  for node, n in sorted(lost.items())]
         operations = hist.summarize(events)
-        if error is not None:
-            verdict = "error"
-        else:
-            verdict = "pass" if outcome_matches(self.scenario, results) else "fail"
         first_op = next((e["t"] for e in events if e.get("type") == "invoke"), None)
         if first_op is not None:
             self.timing["first_operation_s"] = round(float(first_op), 3)
@@ -348,14 +527,27 @@ class ScenarioRun:
         self.timing["wall_s"] = round(wall, 3)
         outcome = ScenarioOutcome(
             name=self.scenario.name,
-            verdict=verdict,
+            verdict=decision.verdict,
             expected=expectation_text(self.scenario),
             contracts=results,
             report_dir=self.run_dir,
             wall_s=wall,
             operations=operations,
             error=error,
+            reasons=decision.reasons,
+            coverage=coverage,
+            status=status,
+            notes=notes,
         )
+        failure = None
+        if self.failure is not None:
+            failure = {
+                "node": self.failure.node,
+                "code": self.failure.code,
+                "when": self.failure.when,
+                "summary": str(self.failure),
+                "log_tail": log_tail(self.run_dir / "logs" / f"{self.failure.node}.log"),
+            }
         write_reports(
             outcome,
             scenario=self.scenario,
@@ -366,8 +558,25 @@ class ScenarioRun:
             starts=self.starts,
             wiring=self.wiring,
             trace_stats=trace_stats,
+            failure=failure,
+            exit_records=exits,
         )
         return outcome
+
+    def _silent_clients(self, events: list[dict[str, Any]], clients: list[str]) -> str | None:
+        """An error naming every started client that never wrote a trace event."""
+        wrote = {e.get("node") for e in events}
+        silent = [c for c in clients if self.starts.get(c, 0) > 0 and c not in wrote]
+        if not silent:
+            return None
+        parts = []
+        for name in silent:
+            codes = self.exits.get(name)
+            status = f" (it exited with {describe_status(codes[-1])})" if codes else ""
+            parts.append(f"{name}{status}")
+        return ("client(s) wrote no trace event, so nothing of their work can be checked: "
+                + ", ".join(parts) + "; see logs/<node>.log, and docs/trace-events.md for "
+                "what a node must write")
 
 
 def default_state_dir(report_root: Path) -> Path:

@@ -1,9 +1,18 @@
-"""Writes a scenario's report folder: report.json, junit.xml, summary.md.
+"""Writes a scenario's report folder: report.json, junit.xml, summary.md (+ pictures).
 
 ``report.json`` is a public interface (DESIGN.md "Runs and reports"): CI
 jobs and dashboards read ``scenario``, ``seed``, ``verdict``, ``expected``,
 ``contracts[].{name,verdict,violations}``, ``faults`` and ``operations``.
-Add fields; never rename these.
+Add fields; never rename these. Round 2 added ``status``
+(``complete``/``interrupted``), ``reasons`` (why the verdict), ``coverage``
+(what each fault hit: harness/coverage.py), ``failure`` (a node that died
+before the run could test anything, with the end of its log), ``exits``
+(why each process ended: harness/lifecycle.py), ``notes``, ``endpoints``
+(proxy endpoint -> node) and ``trace.lost_lines`` (per node).
+
+This module is the entry point (:func:`write_reports`); each format lives in
+its own module (``junit.py``, ``summary.py``, ``plots.py``), and a new one
+hooks in with one call in :func:`write_reports`.
 """
 
 from __future__ import annotations
@@ -13,15 +22,28 @@ import platform
 import sys
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree as ET
 
 from harness.report import plots
+from harness.report.junit import write_junit
+from harness.report.summary import write_summary
 
-REPORT_VERSION = 1
+REPORT_VERSION = 2
 
 
 def _fault_events(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in history if e.get("type") == "fault"]
+
+
+def _expected_violated(scenario: Any) -> list[str]:
+    return list(scenario.expect.violated) if scenario.expect.outcome == "violated" else []
+
+
+def _schedule(scenario: Any) -> list[dict[str, Any]]:
+    return [
+        {"at": f.at, "fault": f.action, "targets": list(f.targets), "links": list(f.links),
+         "for": f.duration, "idle_ok": bool(getattr(f, "idle_ok", False))}
+        for f in scenario.faults
+    ]
 
 
 def build_report(
@@ -35,7 +57,11 @@ def build_report(
     starts: dict[str, int],
     wiring: Any,
     trace_stats: dict[str, Any] | None = None,
+    failure: dict[str, Any] | None = None,
+    exit_records: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    from harness.roles import ROLES
+
     return {
         "report_version": REPORT_VERSION,
         "scenario": scenario.name,
@@ -45,27 +71,33 @@ def build_report(
         "run_id": options.run_id,
         "runtime": options.runtime,
         "seed": scenario.seed,
+        "status": getattr(outcome, "status", "complete"),
         "verdict": outcome.verdict,
         "expected": outcome.expected,
+        "expected_violated": _expected_violated(scenario),
+        "reasons": list(getattr(outcome, "reasons", [])),
         "error": outcome.error,
+        "failure": failure,
+        "contract_names": [spec.name for spec in scenario.contracts],
         "contracts": [c.to_json() for c in outcome.contracts],
+        "coverage": getattr(outcome, "coverage", None) or {},
         "faults": _fault_events(history),
-        "schedule": [
-            {"at": f.at, "fault": f.action, "targets": list(f.targets), "links": list(f.links),
-             "for": f.duration}
-            for f in scenario.faults
-        ],
+        "schedule": _schedule(scenario),
         "operations": outcome.operations,
+        "notes": list(getattr(outcome, "notes", [])),
         "timing": timing,
         "nodes": {
-            name: {"role": node.role, "starts": starts.get(name, 0), "exits": exits.get(name, [])}
+            name: {"role": node.role, "kind": ROLES[node.role].kind,
+                   "starts": starts.get(name, 0), "exits": exits.get(name, [])}
             for name, node in scenario.nodes.items()
         },
+        "exits": exit_records or [],
         "proxies": (
             {n: {"listen": p.listen, "upstream": p.upstream} for n, p in wiring.proxies.items()}
             if wiring is not None
             else {}
         ),
+        "endpoints": wiring.endpoint_owner() if wiring is not None else {},
         "impls": dict(options.impls),
         "trace": trace_stats or {},
         "replay": f"zchaos replay {outcome.report_dir}",
@@ -74,84 +106,38 @@ def build_report(
     }
 
 
-def write_junit(report: dict[str, Any], path: Path) -> None:
-    """One testsuite per scenario, one testcase per contract plus the expectation."""
-    cases = report["contracts"]
-    failures = 1 if report["verdict"] == "fail" else 0
-    errors = 1 if report["verdict"] == "error" else 0
-    suite = ET.Element(
-        "testsuite",
-        name=f"zchaos.{report['scenario']}",
-        tests=str(len(cases) + 1),
-        failures=str(failures),
-        errors=str(errors),
-        time=str(report["timing"].get("wall_s", 0)),
-    )
-    for contract in cases:
-        case = ET.SubElement(suite, "testcase", classname=f"zchaos.{report['scenario']}",
-                             name=contract["name"])
-        props = ET.SubElement(case, "system-out")
-        props.text = f"verdict: {contract['verdict']}; {contract.get('message', '')}"
-    expect = ET.SubElement(suite, "testcase", classname=f"zchaos.{report['scenario']}",
-                           name="expectation")
-    if report["verdict"] == "fail":
-        got = ", ".join(f"{c['name']}={c['verdict']}" for c in cases)
-        failure = ET.SubElement(expect, "failure", message=f"expected {report['expected']}")
-        failure.text = f"expected {report['expected']}; got {got}\nreplay: {report['replay']}"
-    elif report["verdict"] == "error":
-        err = ET.SubElement(expect, "error", message=report.get("error") or "harness error")
-        err.text = report.get("error") or ""
-    ET.ElementTree(suite).write(path, encoding="utf-8", xml_declaration=True)
+def write_placeholder(folder: Path, scenario: Any, options: Any) -> None:
+    """The report.json and summary.md of a run that has not finished (yet).
 
-
-def _fmt(value: Any) -> str:
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
-
-
-def write_summary(report: dict[str, Any], path: Path) -> None:
-    ops = report["operations"]
-    lines = [
-        f"# {report['scenario']}: {report['verdict'].upper()}",
-        "",
-        report.get("description") or "",
-        "",
-        f"- expected: {report['expected']}",
-        f"- seed: {report['seed']}  runtime: {report['runtime']}  run: {report['run_id']}",
-        f"- replay: `{report['replay']}`",
-    ]
-    if report.get("error"):
-        lines.append(f"- error: {report['error']}")
-    lines += ["", "## Contracts", "", "| contract | verdict | violations | note |",
-              "|---|---|---|---|"]
-    for c in report["contracts"]:
-        note = (c.get("message") or "").replace("|", "/")
-        lines.append(f"| {c['name']} | {c['verdict']} | {c.get('violation_count', 0)} | {note} |")
-    lines += ["", "## Operations", "", "| figure | value |", "|---|---|"]
-    for key, value in ops.items():
-        if isinstance(value, dict):
-            value = ", ".join(f"{k} {_fmt(v)}" for k, v in value.items())
-        lines.append(f"| {key} | {_fmt(value)} |")
-    lines += ["", "## Faults", "", "| t (s) | fault | target | phase |", "|---|---|---|---|"]
-    for f in report["faults"]:
-        target, phase = f.get("target", ""), f.get("phase", "")
-        lines.append(f"| {f['t']:.3f} | {f['fault']} | {target} | {phase} |")
-    for c in report["contracts"]:
-        if c["violations"]:
-            lines += ["", f"## Violations of {c['name']} (first 10 of {c['violation_count']})", ""]
-            for v in c["violations"][:10]:
-                lines.append(f"- {json.dumps(v)[:400]}")
-    lines += ["", "## Timing", ""]
-    lines += [f"- {k}: {v}" for k, v in report["timing"].items()]
-    path.write_text("\n".join(lines) + "\n")
+    Written when a scenario starts and replaced when it ends: a harness
+    killed outright leaves a folder that says it was interrupted and where
+    its traces and logs are, not a bare ``traces/``.
+    """
+    report = {
+        "report_version": REPORT_VERSION,
+        "scenario": scenario.name,
+        "run_id": options.run_id,
+        "runtime": options.runtime,
+        "seed": scenario.seed,
+        "status": "interrupted",
+        "verdict": "error",
+        "error": "the harness stopped before the end of this scenario (killed?); its traces "
+                 "are in traces/, its node logs in logs/",
+        "replay": f"zchaos replay {folder}",
+    }
+    (folder / "report.json").write_text(json.dumps(report, indent=2))
+    (folder / "summary.md").write_text(
+        f"# {scenario.name}: ERROR (interrupted)\n\n{report['error']}.\n\n"
+        f"- seed: {scenario.seed} · runtime: {options.runtime} · run: {options.run_id}\n"
+        f"- replay: `{report['replay']}`\n")
 
 
 def write_reports(outcome: Any, **kw: Any) -> dict[str, Any]:
     report = build_report(outcome, **kw)
     folder: Path = outcome.report_dir
-    (folder / "report.json").write_text(json.dumps(report, indent=2, default=str))
     write_junit(report, folder / "junit.xml")
     write_summary(report, folder / "summary.md")
     plots.try_timeline(kw["history"], folder / "timeline.png")
+    # last: a report.json without "interrupted" means every other file is written
+    (folder / "report.json").write_text(json.dumps(report, indent=2, default=str))
     return report

@@ -82,6 +82,18 @@ class Runtime(ABC):
     def exit_code(self, node: str) -> int | None:
         """The node's exit status once it has exited, else None."""
 
+    def start_time(self, node: str) -> float | None:
+        """CLOCK_MONOTONIC at which the node's current incarnation actually started.
+
+        None while a queued start has not happened yet (docker), or when the
+        runtime cannot tell; the runner then logs the start once it can.
+        """
+        return None
+
+    def poll_exits(self) -> list[tuple[str, int] | tuple[str, int, float]]:
+        """Processes gone since the last call: (node, status[, CLOCK_MONOTONIC when gone])."""
+        return []
+
     @abstractmethod
     def teardown(self) -> None:
         """Remove everything this run created. Idempotent; must never raise."""

@@ -27,6 +27,7 @@ from __future__ import annotations
 import atexit
 import concurrent.futures
 import contextlib
+import datetime
 import logging
 import math
 import os
@@ -180,6 +181,19 @@ def _substitute_python(argv: list[str]) -> list[str]:
     return ["python" if arg == "{python}" else arg for arg in argv]
 
 
+def _finished_at(container: Any) -> float:
+    """The container's State.FinishedAt on CLOCK_MONOTONIC (now, if unreadable)."""
+    now_mono, now_wall = time.monotonic(), time.time()
+    raw = str(container.attrs.get("State", {}).get("FinishedAt", ""))
+    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z$", raw)
+    if match is None:
+        return now_mono
+    wall = datetime.datetime.fromisoformat(match[1]).replace(
+        tzinfo=datetime.UTC).timestamp() + float("0." + (match[2] or "0"))
+    ago = now_wall - wall
+    return now_mono if not 0 <= ago < 3600 else now_mono - ago  # clocks disagree: now
+
+
 class DockerRuntime(Runtime):
     """One network, one Toxiproxy container and one container per node, per run."""
 
@@ -223,6 +237,7 @@ class DockerRuntime(Runtime):
             max_workers=8, thread_name_prefix="zchaos-docker")
         self._pending: dict[str, concurrent.futures.Future[Any]] = {}
         self._paused: set[str] = set()  # nodes we froze (pause/resume go through us)
+        self._started_at: dict[str, float] = {}  # node -> CLOCK_MONOTONIC its container ran
 
     # -- plumbing ------------------------------------------------------------
     @property
@@ -436,6 +451,7 @@ class DockerRuntime(Runtime):
 
     def _create(self, spec: NodeSpec, old: Any | None) -> Any:
         assert self._run_dir is not None
+        self._started_at.pop(spec.name, None)
         if old is not None:
             self._save_logs(spec.name, old)
             with contextlib.suppress(Exception):
@@ -444,7 +460,7 @@ class DockerRuntime(Runtime):
         if spec.data_dir is not None:
             volumes[self._data_volume(spec.name).name] = {
                 "bind": str(spec.data_dir.resolve()), "mode": "rw"}
-        return self.client.containers.run(
+        container = self.client.containers.run(
             self.image,
             _substitute_python(spec.argv),
             name=self.container_name(spec.name),
@@ -463,6 +479,15 @@ class DockerRuntime(Runtime):
             # dies on `stop` as it would as a local process (PID 1 would ignore it).
             init=True,
         )
+        # run(detach=True) returns once the engine has started the container:
+        # the node's true start, however long the start waited in the queue.
+        self._started_at[spec.name] = time.monotonic()
+        return container
+
+    def start_time(self, node: str) -> float | None:
+        """When the node's current container started; None while its start is queued."""
+        self._settle(node, block=False)
+        return None if node in self._pending else self._started_at.get(node)
 
     def wait_started(self, nodes: list[str]) -> None:
         """Block until the queued starts of ``nodes`` have their containers running.
@@ -599,9 +624,9 @@ class DockerRuntime(Runtime):
             return None
         return int(container.attrs["State"]["ExitCode"])
 
-    def poll_exits(self) -> list[tuple[str, int]]:
-        """Nodes whose container exited since the last call, with its status."""
-        exited: list[tuple[str, int]] = []
+    def poll_exits(self) -> list[tuple[str, int, float]]:
+        """Nodes whose container exited since the last call: status, CLOCK_MONOTONIC when."""
+        exited: list[tuple[str, int, float]] = []
         for node in list(self._pending):
             self._settle(node, block=False)
         for node, container in list(self._containers.items()):
@@ -612,7 +637,7 @@ class DockerRuntime(Runtime):
                 code = self.exit_code(node)
                 if code is not None:
                     self._reported_exit.add(container.id)
-                    exited.append((node, code))
+                    exited.append((node, code, _finished_at(container)))
         return exited
 
     # -- logs and teardown ---------------------------------------------------

@@ -5,6 +5,12 @@ spawned (a user's ``--impl`` may be a shell script), and SIGSTOP freezes the
 whole node. Output goes to ``logs/<node>.log`` (appended across restarts, with
 a marker line per start). Every group is recorded in the reaper's ledger so a
 SIGKILLed harness leaves nothing for long: the next run reaps it.
+
+True times (docs/trace-events.md): a node's start time is taken when
+``Popen`` returns (the program has been exec'd), and a watcher thread per
+process blocks in ``wait()`` and notes the moment the process is gone, so
+``lifecycle exit`` carries the exit's time even when the runner was busy
+(a stop's grace period, an API call) when it happened.
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -40,7 +47,7 @@ class _Proc:
     log: IO[bytes] | None = None
     paused: bool = False
     starts: int = 0
-    reported_exit: bool = field(default=False)
+    started_at: float | None = None  # CLOCK_MONOTONIC when the current process started
 
 
 class LocalRuntime(Runtime):
@@ -55,6 +62,8 @@ class LocalRuntime(Runtime):
         self._procs: dict[str, _Proc] = {}
         self._ledger = ledger_for(state_dir)
         self._run_dir: Path | None = None
+        self._exits: list[tuple[str, int, float]] = []  # (node, status, when), from watchers
+        self._exits_lock = threading.Lock()
 
     # -- setup and addresses -------------------------------------------------
     def setup(self, run_dir: Path, run_id: str) -> None:
@@ -115,10 +124,25 @@ class LocalRuntime(Runtime):
             start_new_session=True,
             cwd=os.getcwd(),
         )
+        proc.started_at = time.monotonic()
         proc.starts += 1
         proc.paused = False
-        proc.reported_exit = False
         self._ledger.add(proc.popen.pid, f"node {spec.name}")
+        watcher = threading.Thread(target=self._watch, args=(spec.name, proc.popen),
+                                   name=f"zchaos-wait-{spec.name}", daemon=True)
+        watcher.start()
+
+    def _watch(self, name: str, popen: subprocess.Popen[bytes]) -> None:
+        """Note when ``popen`` is gone (see the module docstring)."""
+        code = popen.wait()
+        when = time.monotonic()
+        with self._exits_lock:
+            self._exits.append((name, code, when))
+
+    def start_time(self, node: str) -> float | None:
+        """CLOCK_MONOTONIC at which the node's current process started (None: never)."""
+        proc = self._procs.get(node)
+        return proc.started_at if proc is not None else None
 
     def starts(self, node: str) -> int:
         proc = self._procs.get(node)
@@ -188,16 +212,12 @@ class LocalRuntime(Runtime):
             return None
         return proc.popen.poll()
 
-    def poll_exits(self) -> list[tuple[str, int]]:
-        """Nodes that exited since the last call (on their own or by a fault), with status."""
-        exited: list[tuple[str, int]] = []
-        for name, proc in self._procs.items():
-            if proc.popen is None or proc.reported_exit:
-                continue
-            code = proc.popen.poll()
-            if code is not None:
-                proc.reported_exit = True
-                exited.append((name, code))
+    def poll_exits(self) -> list[tuple[str, int, float]]:
+        """Processes gone since the last call (on their own or by a fault), in the
+        order they went: (node, status, CLOCK_MONOTONIC when it was gone)."""
+        with self._exits_lock:
+            exited, self._exits = self._exits, []
+        exited.sort(key=lambda item: item[2])
         return exited
 
     def teardown(self) -> None:

@@ -2,9 +2,11 @@
 
 The format is documented for users in docs/scenario-format.md. The pieces:
 ``source`` (YAML with line numbers), ``nodes``, ``faults`` + ``schedule``,
-``contracts`` (one section each), ``values`` (option types), ``errors``
-(``file:line: field: message``), ``loader`` (files, folders, ``zchaos
-check``), ``model`` (what the rest of the harness reads).
+``contracts`` (one section each), ``values`` (option types), ``limits``
+(upper bounds on every count and size, reserved node names), ``errors``
+(``file:line: field: message``), ``warnings`` (``zchaos check`` advice on
+schedules that cannot prove what they claim), ``loader`` (files, folders,
+``zchaos check``), ``model`` (what the rest of the harness reads).
 """
 
 from harness.scenario.errors import ScenarioError, ScenarioErrors

@@ -14,6 +14,7 @@ from typing import Any
 
 from harness.durations import DurationError, format_duration, parse_duration, parse_duration_ms
 from harness.scenario.errors import Issues, Path_, did_you_mean
+from harness.scenario.limits import SLICER_DELAY_MAX_US, TOXIC_MAX, number
 from harness.scenario.model import (
     ACTIONS,
     PROCESS_ACTIONS,
@@ -43,6 +44,7 @@ REQUIRED_ATTRIBUTE = {
 }
 TOXIC_KEYS = ("link", "stream", "toxicity")
 INSTANT_ACTIONS = ("start", "restart", "resume", "heal")
+FAULT_KEYS = ("at", "for", "idle_ok")
 
 
 @dataclass
@@ -175,10 +177,20 @@ def _partition(value: Any, path: Path_, world: World,
     return sides, links
 
 
-def _attribute(kind: str, value: Any, path: Path_, issues: Issues) -> int | None:
+def _attribute_max(key: str, kind: str) -> int:
+    return SLICER_DELAY_MAX_US if kind == "us" else TOXIC_MAX.get(key, 2**31 - 1)
+
+
+def _attribute(kind: str, value: Any, path: Path_, issues: Issues, key: str = "") -> int | None:
+    unit = {"ms": " ms", "us": " us"}.get(kind, "")
+    limit = _attribute_max(key, kind)
     if isinstance(value, int) and not isinstance(value, bool):
         if value < 0:
             issues.add(path, f"must not be negative, got {value}")
+            return None
+        if value > limit:
+            issues.add(path, f"{value}{unit} is too large: at most {number(limit)}{unit} "
+                             "(harness/scenario/limits.py)")
             return None
         return value
     if kind in ("ms", "us") and isinstance(value, str):
@@ -190,6 +202,10 @@ def _attribute(kind: str, value: Any, path: Path_, issues: Issues) -> int | None
         if amount != int(amount):
             issues.add(path, f"{value!r} is not a whole number of {kind}; Toxiproxy takes "
                              f"integers in {kind}")
+            return None
+        if amount > limit:
+            issues.add(path, f"{value} is too long: at most {number(limit)}{unit} "
+                             "(harness/scenario/limits.py)")
             return None
         return int(amount)
     unit = {"ms": "milliseconds", "us": "microseconds"}.get(kind)
@@ -247,7 +263,7 @@ def _toxic(action: str, value: Any, path: Path_, world: World,
         raw_attrs["latency"] = raw_attrs.pop("ms")
     for key, raw in raw_attrs.items():
         written = "ms" if key == "latency" and "ms" in value else key
-        converted = _attribute(allowed[key], raw, (*path, written), issues)
+        converted = _attribute(allowed[key], raw, (*path, written), issues, key)
         if converted is None:
             ok = False
         else:
@@ -268,11 +284,11 @@ def parse_fault(index: int, entry: Any, world: World, issues: Issues) -> Fault |
         issues.add(base, "expected a mapping like {at: 2s, kill: worker-1}")
         return None
     actions = [k for k in entry if k in ACTIONS]
-    unknown = [k for k in entry if k not in ACTIONS and k not in ("at", "for")]
+    unknown = [k for k in entry if k not in ACTIONS and k not in FAULT_KEYS]
     for key in unknown:
-        hint = did_you_mean(str(key), [*ACTIONS, "at", "for"])
+        hint = did_you_mean(str(key), [*ACTIONS, *FAULT_KEYS])
         issues.add((*base, key), f"unknown key {key!r}{hint}; a fault has at, one action "
-                                 f"({', '.join(ACTIONS)}) and optionally for")
+                                 f"({', '.join(ACTIONS)}) and optionally for and idle_ok")
     if not actions and not unknown:
         issues.add(base, f"no action; add one of: {', '.join(ACTIONS)}")
     if len(actions) > 1:
@@ -322,9 +338,13 @@ def parse_fault(index: int, entry: Any, world: World, issues: Issues) -> Fault |
                                                f"scenario ({_fmt(world.duration)}); shorten "
                                                "'for' or lengthen 'duration'")
                     ok = False
+    idle_ok = entry.get("idle_ok", False)
+    if not isinstance(idle_ok, bool):
+        issues.add((*base, "idle_ok"), f"expected true or false, got {idle_ok!r}")
+        ok = False
     value = entry[action]
     path = (*base, action)
-    fields: dict[str, Any] = {}
+    fields: dict[str, Any] = {"idle_ok": idle_ok is True}
     if action in PROCESS_ACTIONS:
         targets = _targets(value, path, world, issues)
         if targets is None:

@@ -26,9 +26,20 @@ from harness.scenario.errors import (
     one_of,
 )
 from harness.scenario.faults import World, resolve_faults
+from harness.scenario.limits import (
+    MAX_CONTRACTS,
+    MAX_DESCRIPTION,
+    MAX_DURATION_S,
+    MAX_FAULTS,
+    MAX_FILE_BYTES,
+    MAX_NAME,
+    MAX_SEED,
+    number,
+)
 from harness.scenario.model import Edge, Scenario
 from harness.scenario.nodes import group_members, resolve_nodes, resolve_timing
 from harness.scenario.source import read_yaml
+from harness.scenario.warnings import scenario_warnings
 
 TOP_KEYS = ("name", "description", "pattern", "duration", "seed", "timing", "nodes", "faults",
             "contracts", "expect")
@@ -56,15 +67,19 @@ def _check_top(data: Mapping[Any, Any], issues: Issues) -> dict[str, Any]:
             issues.add((), f"missing required key {key!r} (required: {', '.join(REQUIRED_KEYS)})")
     name = data.get("name")
     if "name" in data:
-        if isinstance(name, str) and SCENARIO_NAME.fullmatch(name):
+        if isinstance(name, str) and SCENARIO_NAME.fullmatch(name) and len(name) <= MAX_NAME:
             out["name"] = name
         else:
-            issues.add(("name",), f"bad scenario name {name!r}: use lowercase letters, digits, "
-                                  "'_' and '-' (it names the report folder)")
+            issues.add(("name",), f"bad scenario name {str(name)[:80]!r}: use lowercase "
+                                  f"letters, digits, '_' and '-', at most {MAX_NAME} characters "
+                                  "(it names the report folder)")
     description = data.get("description", "")
     if description is None:
         description = ""
-    if isinstance(description, str):
+    if isinstance(description, str) and len(description) > MAX_DESCRIPTION:
+        issues.add(("description",), f"{len(description)} characters is too long: at most "
+                                     f"{number(MAX_DESCRIPTION)}")
+    elif isinstance(description, str):
         out["description"] = description.strip()
     else:
         issues.add(("description",), "expected text")
@@ -82,16 +97,20 @@ def _check_top(data: Mapping[Any, Any], issues: Issues) -> dict[str, Any]:
         except DurationError as exc:
             issues.add(("duration",), str(exc))
         else:
-            if duration > 0:
+            if 0 < duration <= MAX_DURATION_S:
                 out["duration"] = duration
+            elif duration > MAX_DURATION_S:
+                issues.add(("duration",), f"{data['duration']} is too long: a scenario runs at "
+                                          f"most {MAX_DURATION_S / 3600:g}h")
             else:
                 issues.add(("duration",), "must be longer than 0, e.g. duration: 10s")
     if "seed" in data:
         seed = data["seed"]
-        if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0:
+        if isinstance(seed, int) and not isinstance(seed, bool) and 0 <= seed <= MAX_SEED:
             out["seed"] = seed
         else:
-            issues.add(("seed",), f"expected an integer >= 0, got {seed!r}")
+            issues.add(("seed",), f"expected an integer from 0 to 2**64 - 1, got "
+                                  f"{str(seed)[:80]}")
     else:
         out["seed"] = random.SystemRandom().randrange(2**32)
     return out
@@ -117,16 +136,30 @@ def _build(data: Any, issues: Issues) -> Scenario | None:
         duration=top.get("duration", float("inf")),
         broken=broken,
     )
-    faults = resolve_faults(data.get("faults"), world, issues)
-    contracts = resolve_contracts(data.get("contracts"), issues)
+    raw_faults, raw_contracts = data.get("faults"), data.get("contracts")
+    if isinstance(raw_faults, list) and len(raw_faults) > MAX_FAULTS:
+        issues.add(("faults",), f"{len(raw_faults)} faults is too many: at most "
+                                f"{number(MAX_FAULTS)} per scenario")
+        raw_faults = None
+    if isinstance(raw_contracts, list) and len(raw_contracts) > MAX_CONTRACTS:
+        issues.add(("contracts",), f"{len(raw_contracts)} contracts is too many: at most "
+                                   f"{MAX_CONTRACTS}")
+        raw_contracts = None
+    faults = resolve_faults(raw_faults, world, issues)
+    contracts = resolve_contracts(raw_contracts, issues)
     expect = resolve_expect(data.get("expect"), listed_names(data.get("contracts")), issues)
     if issues:
         return None
-    return Scenario(
+    scenario = Scenario(
         name=top["name"], description=top.get("description", ""), pattern=top["pattern"],
         duration=top["duration"], seed=top["seed"], timing=timing, nodes=nodes,
         faults=faults, contracts=contracts, expect=expect, source=issues.source,
     )
+    scenario._warnings = [
+        str(ScenarioError(issues.source, w.line, w.field, "warning: " + w.message))
+        for w in scenario_warnings(scenario, issues.lines)
+    ]
+    return scenario
 
 
 def scenario_from_dict(data: Any, source: str = "<dict>",
@@ -141,6 +174,9 @@ def scenario_from_dict(data: Any, source: str = "<dict>",
 
 def load_text(text: str, source: str = "<text>") -> Scenario:
     """A Scenario from YAML text (errors carry ``source`` and lines)."""
+    if len(text) > MAX_FILE_BYTES:
+        raise ScenarioError(source, None, "", f"{number(len(text))} characters: a scenario "
+                                              f"file has at most {number(MAX_FILE_BYTES)}")
     issues = Issues(source)
     data = read_yaml(text, issues)
     issues.raise_if_any()
@@ -156,6 +192,11 @@ def load_scenario(path: Path | str) -> Scenario:
     """Load and validate one scenario file; raises :class:`ScenarioError` (all problems)."""
     source = str(path)
     try:
+        size = Path(path).stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ScenarioError(source, None, "", f"the file is {number(size)} bytes: a "
+                                                  f"scenario file has at most "
+                                                  f"{number(MAX_FILE_BYTES)}")
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ScenarioError(source, None, "", "no such file") from None
@@ -217,7 +258,8 @@ def load_paths(paths: list[str]) -> list[Scenario]:
 
 
 def check_paths(paths: list[str]) -> tuple[int, list[str]]:
-    """``zchaos check``: (exit code 0 or 2, lines to print), one line per error or file."""
+    """``zchaos check``: (exit code 0 or 2, lines to print), one line per error or file,
+    plus one per warning (which leaves the exit code alone)."""
     try:
         files = discover(paths)
     except ScenarioError as exc:
@@ -228,6 +270,7 @@ def check_paths(paths: list[str]) -> tuple[int, list[str]]:
         if isinstance(result, Scenario):
             lines.append(f"ok  {result.source}  {result.name}  "
                          f"({len(result.nodes)} nodes, {len(result.faults)} faults)")
+            lines += result.warnings
         else:
             failed = True
             lines += [str(e) for e in result]

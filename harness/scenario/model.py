@@ -84,7 +84,11 @@ def _one_or_list(names: list[str]) -> str | list[str]:
 
 
 class Fault(_Frozen):
-    """One scheduled fault; ``duration`` (YAML ``for:``) reverts it, None = never reverted."""
+    """One scheduled fault; ``duration`` (YAML ``for:``) reverts it, None = never reverted.
+
+    ``idle_ok``: the fault may hit an idle system without making an
+    ``expect: pass`` scenario ``unknown`` (harness/coverage.py).
+    """
 
     at: float
     action: str
@@ -95,6 +99,7 @@ class Fault(_Frozen):
     stream: Stream = "both"
     toxicity: float = 1.0
     duration: float | None = None
+    idle_ok: bool = False
     line: int = 0
 
     @property
@@ -133,6 +138,8 @@ class Fault(_Frozen):
             }
         if self.duration is not None:
             entry["for"] = format_duration(self.duration)
+        if self.idle_ok:
+            entry["idle_ok"] = True
         return entry
 
 
@@ -184,6 +191,13 @@ class Scenario(_Frozen):
     contracts: list[ContractSpec] = Field(default_factory=list)
     expect: Expectation = Field(default_factory=Expectation)
     source: str = "<dict>"
+    # `zchaos check` advice found at load time (harness/scenario/warnings.py):
+    # "file:line: field: warning: message" lines; not part of equality.
+    _warnings: list[str] = PrivateAttr(default_factory=list)
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self._warnings)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Scenario):

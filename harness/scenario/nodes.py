@@ -15,6 +15,13 @@ from typing import Any
 
 from harness.roles import OPTION_TYPES, ROLES, Role
 from harness.scenario.errors import Issues, did_you_mean, one_of
+from harness.scenario.limits import (
+    MAX_COMMAND_CHARS,
+    MAX_NAME,
+    MAX_NODES,
+    RESERVED_NAMES,
+    option_max,
+)
 from harness.scenario.model import ConnectTarget, Node
 from harness.scenario.values import ValueProblem, convert_option
 
@@ -52,7 +59,8 @@ def resolve_timing(raw: Any, issues: Issues) -> dict[str, Any]:
                              f"timing takes role options: {one_of(OPTION_TYPES)}")
             continue
         try:
-            out[key] = convert_option(OPTION_TYPES[key], value)
+            out[key] = convert_option(OPTION_TYPES[key], value,
+                                      option_max(key, OPTION_TYPES[key]))
         except ValueProblem as exc:
             issues.add(path, str(exc))
     return out
@@ -80,6 +88,12 @@ def _command_of(key: str, spec: dict[str, Any], issues: Issues) -> list[str] | N
         return None
     raw = spec["command"]
     path = ("nodes", key, "command")
+    size = len(raw) if isinstance(raw, str) else sum(len(str(a)) + 1 for a in raw) \
+        if isinstance(raw, list) else 0
+    if size > MAX_COMMAND_CHARS:
+        issues.add(path, f"the command line is {size} characters long: at most "
+                         f"{MAX_COMMAND_CHARS}")
+        return None
     if isinstance(raw, str):
         try:
             argv = shlex.split(raw)
@@ -114,13 +128,16 @@ def _options_of(key: str, spec: dict[str, Any], role: Role | None,
                              f"{', '.join(NODE_KEYS)}")
             continue
         try:
-            options[option] = convert_option(OPTION_TYPES[option], value)
+            options[option] = convert_option(OPTION_TYPES[option], value,
+                                             option_max(option, OPTION_TYPES[option]))
         except ValueProblem as exc:
             issues.add(path, str(exc))
     return options
 
 
-def _drafts_of(key: str, spec: dict[str, Any], issues: Issues) -> list[_Draft]:
+def _drafts_of(key: str, spec: dict[str, Any], issues: Issues,
+               room: int = MAX_NODES) -> list[_Draft]:
+    """The node(s) of one YAML key; ``room``: how many more nodes the scenario may have."""
     role = _role_of(key, spec, issues)
     command = _command_of(key, spec, issues)
     options = _options_of(key, spec, role, issues)
@@ -133,17 +150,26 @@ def _drafts_of(key: str, spec: dict[str, Any], issues: Issues) -> list[_Draft]:
     replicas: int | None = None
     if "replicas" in spec:
         raw = spec["replicas"]
-        if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 1:
+        if isinstance(raw, int) and not isinstance(raw, bool) and 1 <= raw <= room:
             replicas = raw
+        elif isinstance(raw, int) and not isinstance(raw, bool) and raw > room:
+            issues.add(("nodes", key, "replicas"),
+                       f"{raw} replicas is too many: a scenario runs at most {MAX_NODES} "
+                       f"nodes (each is a process; {MAX_NODES - room} defined before this "
+                       "one) (harness/scenario/limits.py)")
+            return []
         else:
             issues.add(("nodes", key, "replicas"),
                        f"expected an integer >= 1, got {raw!r}")
     group = key
     if "group" in spec:
         raw = spec["group"]
-        if not isinstance(raw, str) or not NODE_NAME.fullmatch(raw):
+        if not isinstance(raw, str) or not NODE_NAME.fullmatch(raw) or len(raw) > MAX_NAME:
             issues.add(("nodes", key, "group"),
-                       f"expected a group name matching [a-z][a-z0-9_-]*, got {raw!r}")
+                       f"expected a group name matching [a-z][a-z0-9_-]* (at most {MAX_NAME} "
+                       f"characters), got {raw!r}")
+        elif raw in RESERVED_NAMES:
+            issues.add(("nodes", key, "group"), _reserved(raw))
         elif replicas is not None:
             issues.add(("nodes", key, "group"),
                        "'group' and 'replicas' do not mix: replicas are grouped "
@@ -157,6 +183,11 @@ def _drafts_of(key: str, spec: dict[str, Any], issues: Issues) -> list[_Draft]:
                explicit=set(options))
         for name in names
     ]
+
+
+def _reserved(name: str) -> str:
+    return (f"{name!r} is reserved: the harness uses it for {RESERVED_NAMES[name]}; "
+            "give the node another name")
 
 
 def _connect_targets(draft: _Draft, drafts: dict[str, _Draft], groups: dict[str, list[str]],
@@ -223,23 +254,37 @@ def resolve_nodes(raw: Any, timing: dict[str, Any],
         return {}, set()
     drafts: dict[str, _Draft] = {}
     broken: set[str] = set()
+    if len(raw) > MAX_NODES:
+        issues.add(("nodes",), f"{len(raw)} nodes is too many: a scenario runs at most "
+                               f"{MAX_NODES} nodes (each is a process)")
+        return {}, set(map(str, raw))
     for key, spec in raw.items():
-        if not isinstance(key, str) or not NODE_NAME.fullmatch(key):
-            issues.add(("nodes", key), f"bad node name {key!r}: use lowercase letters, digits, "
-                                       "'_' and '-', starting with a letter")
+        if not isinstance(key, str) or not NODE_NAME.fullmatch(key) or len(key) > MAX_NAME:
+            shown = repr(key[:80]) if isinstance(key, str) else repr(key)
+            issues.add(("nodes", key), f"bad node name {shown}: use lowercase "
+                                       "letters, digits, '_' and '-', starting with a letter, "
+                                       f"at most {MAX_NAME} characters")
             broken.add(str(key))
+            continue
+        if key in RESERVED_NAMES:
+            issues.add(("nodes", key), _reserved(key))
+            broken.add(key)
             continue
         if not isinstance(spec, dict):
             issues.add(("nodes", key), "expected a mapping, e.g. {role: majordomo.broker}")
             broken.add(key)
             continue
-        for draft in _drafts_of(key, spec, issues):
+        for draft in _drafts_of(key, spec, issues, room=MAX_NODES - len(drafts)):
             if draft.name in drafts:
                 other = drafts[draft.name].key
                 issues.add(("nodes", key), f"node name {draft.name!r} is taken twice "
                                            f"(by {other!r} and {key!r}); rename one")
                 continue
             drafts[draft.name] = draft
+    if len(drafts) > MAX_NODES:
+        issues.add(("nodes",), f"{len(drafts)} nodes (replicas counted) is too many: a scenario "
+                               f"runs at most {MAX_NODES} nodes (each is a process)")
+        return {}, set(drafts)
     groups: dict[str, list[str]] = {}
     for draft in drafts.values():
         groups.setdefault(draft.group, []).append(draft.name)

@@ -1,8 +1,9 @@
 """The harness's handle on a Toxiproxy: the embedded one, or a real one via TOXIPROXY_URL.
 
 Every call goes through ``toxiproxy-python`` (the project's rule: speak to
-Toxiproxy through its HTTP API with that library), except the two things the
-library lacks, ``GET /version`` and updating a toxic in place, which use
+Toxiproxy through its HTTP API with that library), except the three things
+the library lacks, ``GET /version``, ``GET /metrics`` (byte counters per
+proxy, for fault coverage) and updating a toxic in place, which use
 ``requests`` directly. The library keeps the server's address in a class
 attribute shared by the whole process, so each call sets it under a lock: two
 handles in one process (tests do that) never talk to the wrong server.
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import selectors
 import signal
 import subprocess
@@ -59,6 +61,34 @@ def _int_attrs(attributes: dict[str, Any]) -> dict[str, Any]:
 
 
 _STATUS = {tp_errors.ProxyExists: 409, tp_errors.NotFound: 404, tp_errors.InvalidToxic: 400}
+
+# Toxiproxy's Prometheus counters (2.6+, with --proxy-metrics; always on the embedded server)
+_METRIC = re.compile(
+    r"^toxiproxy_proxy_(received|sent)_bytes_total\{(?P<labels>[^}]*)\}\s+(?P<value>[0-9.eE+]+)\s*$"
+)
+_LABEL = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
+
+ByteCounters = dict[str, dict[str, dict[str, int]]]
+
+
+def parse_byte_metrics(text: str) -> ByteCounters:
+    """``/metrics`` text -> proxy -> direction -> {"received": n, "sent": n}."""
+    counters: ByteCounters = {}
+    for line in text.splitlines():
+        match = _METRIC.match(line.strip())
+        if match is None:
+            continue
+        labels = {k: v.replace('\\"', '"').replace("\\\\", "\\")
+                  for k, v in _LABEL.findall(match["labels"])}
+        proxy, direction = labels.get("proxy"), labels.get("direction")
+        if not proxy or not direction:
+            continue
+        try:
+            value = int(float(match["value"]))
+        except ValueError:
+            continue
+        counters.setdefault(proxy, {}).setdefault(direction, {})[match.group(1)] = value
+    return counters
 
 
 class ToxiproxyHandle:
@@ -113,6 +143,22 @@ class ToxiproxyHandle:
             return resp.text.strip()
         return str(data.get("version", "")) if isinstance(data, dict) else str(data)
 
+    def byte_counters(self) -> ByteCounters | None:
+        """Bytes received and sent per proxy and direction, or None when not measured.
+
+        A real Toxiproxy serves these counters only when started with
+        ``-proxy-metrics``; without them (404, or no such lines) the answer is
+        None and reports say "not measured".
+        """
+        try:
+            resp = requests.get(self.url + "/metrics", timeout=API_TIMEOUT_S)
+        except requests.RequestException:
+            return None
+        if resp.status_code != 200:
+            return None
+        counters = parse_byte_metrics(resp.text)
+        return counters or ({} if "toxiproxy_proxy_" in resp.text else None)
+
     # ------------------------------------------------------------------ proxies
     def create_proxy(self, name: str, upstream: str, listen: str = "127.0.0.1:0") -> str:
         """Create a proxy; returns the address it really listens on (``host:port``)."""
@@ -149,16 +195,25 @@ class ToxiproxyHandle:
         attributes: dict[str, Any],
         toxicity: float = 1.0,
         name: str | None = None,
+        seed: int | None = None,
     ) -> str:
-        """Add a toxic; returns its name (``<type>_<stream>`` unless given)."""
+        """Add a toxic; returns its name (``<type>_<stream>`` unless given).
+
+        ``seed`` goes in as an extra ``seed`` attribute: the embedded server
+        seeds the toxic's random choices with it (toxicity rolls, jitter,
+        slice sizes); a real Toxiproxy ignores attributes it does not know.
+        """
         name = name or f"{toxic_type}_{stream}"
+        attrs = _int_attrs(attributes)
+        if seed is not None:
+            attrs["seed"] = seed
         with self._api(f"add toxic {name} to {proxy}"):
             self._proxy(proxy).add_toxic(
                 type=toxic_type,
                 stream=stream,
                 name=name,
                 toxicity=toxicity,
-                attributes=_int_attrs(attributes),
+                attributes=attrs,
             )
         return name
 

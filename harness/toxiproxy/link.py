@@ -12,13 +12,24 @@ still stands at or after its old place (or written out if none does). Nothing
 is lost, duplicated or reordered, and a toxic that data already passed is not
 applied to it a second time.
 
-Parked bytes: the upstream socket may still be connecting when the client's
-first bytes are read (uvloop can deliver them before ``pause_reading`` takes
-effect). Those bytes, and the end of stream, wait in ``_early`` until the
-connect task calls :meth:`Link.flush_early`. While anything is parked, every
-later write is parked behind it, even once the socket exists: between the
-socket's ``connection_made`` and the flush, a toxic task writing straight to
-it would overtake the parked bytes.
+Parked bytes: Toxiproxy dials upstream as soon as it accepts a client and
+only then starts reading from it, so every toxic sees the client's bytes with
+the upstream connection up. Here the client's socket can deliver its first
+bytes before the upstream connect completes (uvloop reads before
+``pause_reading`` takes effect), so a link is not *started* until the
+connection is up: whatever its source delivers before that (bytes, the end
+of stream) waits in ``_parked``, in front of the whole chain, and enters it
+when :meth:`start` runs. The toxics in place at that moment apply to it,
+whichever were added or removed meanwhile. (Parking at the *output* instead
+let ``limit_data`` pass its bytes into the parking area and close the
+connection before the upstream connect finished: the upstream server then
+saw no connection at all.)
+
+Seeded decisions: a toxic's random choices (does it apply to this
+connection, the jitter of each delay, the size of each slice) come from the
+generator of its :class:`~harness.toxiproxy.spec.ToxicSpec`, seeded from the
+``seed`` the client gave when creating it; each link draws its toxicity roll
+and the seed of its own toxic instance from it, in connection order.
 
 Backpressure: the source socket stops being read while the destination's
 write buffer is over its high-water mark (straight copy) or while the
@@ -113,8 +124,7 @@ class Link:
         self._reading_paused = False
         self._lock = asyncio.Lock()
         self._writer = _Writer(self)
-        self._early: list[bytes] = []  # written before the destination connected
-        self._early_fin = False
+        self._parked: list[Item] = []  # read before the link started
         self._started = False  # start() installed the first pipeline
 
     # ------------------------------------------------------------------ data path
@@ -123,6 +133,12 @@ class Link:
         self.counters.received += len(data)
         if self.finished:
             return
+        if not self._started:
+            self._park(Chunk(data))
+            return
+        self._push(data)
+
+    def _push(self, data: bytes) -> None:
         inp = self._input
         if inp is None:
             self.write(data)
@@ -135,45 +151,39 @@ class Link:
         """The source half-closed (or vanished)."""
         if self.finished:
             return
-        if self._input is None:
+        if not self._started:
+            self._park(end)
+        elif self._input is None:
             self.deliver_end(end)
         else:
             self._input.put_nowait(end)
 
+    def _park(self, item: Item) -> None:
+        """Hold what arrived before the link started; stop reading until it does."""
+        self._parked.append(item)
+        transport = self.src.transport if self.src is not None else None
+        if transport is not None and not transport.is_closing() and not self._reading_paused:
+            self._reading_paused = True
+            transport.pause_reading()
+
     def write(self, data: bytes) -> None:
-        dst = self.dst
-        transport = dst.transport if dst is not None else None
-        if transport is None or self._early:
-            # the upstream socket is still connecting (uvloop may deliver the
-            # client's first bytes before our pause_reading takes effect), or
-            # it is connected but what was parked meanwhile is not flushed yet:
-            # newer bytes queue behind the parked ones
-            self._early.append(data)
-            if self.src is not None and self.src.transport is not None:
-                self.src.transport.pause_reading()  # resumed once connected
+        transport = self.dst.transport if self.dst is not None else None
+        if transport is None:
+            # cannot happen once started (the destination is connected first);
+            # dropping is the honest outcome if it ever does
+            log.warning("%s link: no destination socket, %d bytes dropped", self.direction,
+                        len(data))
             return
         if not transport.is_closing():
             transport.write(data)
             self.counters.sent += len(data)
-
-    def flush_early(self) -> None:
-        """The destination is connected: send what arrived before it was."""
-        early, self._early = self._early, []
-        for data in early:
-            self.write(data)
-        if self._early_fin:
-            self._early_fin = False
-            self._write_eof()
 
     def deliver_end(self, end: End) -> None:
         if self.finished:
             return
         self.finished = True
         if end.mode == "fin":
-            if self.dst is not None and (self.dst.transport is None or self._early):
-                self._early_fin = True  # after the parked bytes, in flush_early
-            else:
-                self._write_eof()
+            self._write_eof()
             self.conn.link_finished(self)
         else:
             self.conn.close("reset" if end.mode == "reset" else "graceful")
@@ -219,10 +229,22 @@ class Link:
 
     # ------------------------------------------------------------------ toxics
     def roll(self, spec: ToxicSpec) -> None:
-        """Place (or not, by toxicity) a new toxic on this link. Call :meth:`rebuild` after."""
+        """Place (or not, by toxicity) a new toxic on this link. Call :meth:`rebuild` after.
+
+        Both draws come from the spec's generator, always in this order (the
+        roll, then the instance's seed), so one seed gives one sequence of
+        decisions for a given order of connections.
+        """
         self._seqs[spec.name] = spec.seq
-        active = random.random() < spec.toxicity
-        self.toxics[spec.name] = REGISTRY[spec.type](spec.attributes) if active else None
+        active = spec.rng.random() < spec.toxicity
+        instance_seed = spec.rng.getrandbits(64)
+        self.toxics[spec.name] = self._instance(spec, instance_seed) if active else None
+
+    @staticmethod
+    def _instance(spec: ToxicSpec, seed: int) -> Toxic:
+        toxic = REGISTRY[spec.type](spec.attributes)
+        toxic.rng = random.Random(seed)
+        return toxic
 
     def reconfigure(self, spec: ToxicSpec, toxicity_changed: bool) -> None:
         """An updated toxic: new attributes; a new roll if its toxicity changed."""
@@ -230,9 +252,10 @@ class Link:
         if current is not None:
             current.configure(spec.attributes)
         if toxicity_changed:
-            active = random.random() < spec.toxicity
+            active = spec.rng.random() < spec.toxicity
+            instance_seed = spec.rng.getrandbits(64)
             if active and current is None:
-                self.toxics[spec.name] = REGISTRY[spec.type](spec.attributes)
+                self.toxics[spec.name] = self._instance(spec, instance_seed)
             elif not active:
                 self.toxics[spec.name] = None
 
@@ -251,12 +274,24 @@ class Link:
         return stages
 
     def start(self) -> None:
-        """Install the toxics rolled so far (a new connection)."""
+        """Install the toxics rolled so far, then let in what was parked (the
+        connection's both sockets are up)."""
         if self._started:
             return
         self._started = True
+        parked, self._parked = self._parked, []
+        if self.finished:
+            return
         stages = self._active_stages()
         self._install(stages, [[] for _ in range(len(stages) + 1)])
+        for item in parked:
+            if isinstance(item, End):
+                self.feed_end(item)
+                break
+            if self.finished:
+                break
+            self._push(item.data)
+        self.update_reading()
 
     async def rebuild(self) -> None:
         """Rebuild the pipeline from ``self.toxics`` without losing a byte.

@@ -118,9 +118,9 @@ class Connection:
     def side_made(self, side: Side) -> None:
         if side is self.client:
             assert side.transport is not None
-            side.transport.pause_reading()  # until upstream is connected
-            self.up.start()
-            self.down.start()
+            # As Toxiproxy: dial upstream first, read the client after. Bytes the
+            # loop reads anyway wait in front of the links until they start.
+            side.transport.pause_reading()
             self._connect_task = asyncio.get_running_loop().create_task(self._connect())
 
     async def _connect(self) -> None:
@@ -136,7 +136,12 @@ class Connection:
             if self.server.transport is not None:
                 self.server.transport.abort()
             return
-        self.up.flush_early()
+        # Both sockets are up: install the toxics in place now and let in what
+        # either side sent meanwhile, through them.
+        self.up.start()
+        self.down.start()
+        if self.closed:
+            return
         if self.client.transport is not None and not self.client.transport.is_closing():
             self.client.transport.resume_reading()
         self.up.update_reading()
@@ -161,7 +166,7 @@ class Connection:
         if self.closed:
             return
         self.closed = True
-        self.proxy.connections.discard(self)
+        self.proxy.connections.pop(self, None)
         self.up.stop()
         self.down.stop()
         task = self._connect_task
@@ -205,7 +210,8 @@ class Proxy:
         self.upstream = upstream
         self.enabled = False
         self.toxics: list[ToxicSpec] = []
-        self.connections: set[Connection] = set()
+        # insertion-ordered, so toxics added later roll for connections in accept order
+        self.connections: dict[Connection, None] = {}
         self.counters = {"upstream": Counters(), "downstream": Counters()}
         self._server: asyncio.base_events.Server | None = None
 
@@ -252,7 +258,7 @@ class Proxy:
 
     def _accept(self) -> Side:
         conn = Connection(self)
-        self.connections.add(conn)
+        self.connections[conn] = None
         return conn.client
 
     def stop(self) -> None:

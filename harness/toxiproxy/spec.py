@@ -9,6 +9,7 @@ never reaches the data path.
 from __future__ import annotations
 
 import itertools
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,8 @@ from harness.toxiproxy.toxics import REGISTRY
 
 STREAMS = ("upstream", "downstream")
 _seq = itertools.count(1)
+#: Seeds above this are refused (a generator seed, not a Toxiproxy attribute).
+MAX_SEED = 2**64 - 1
 
 
 def _is_int(value: Any) -> bool:
@@ -111,14 +114,25 @@ def _parse_toxicity(raw: Any, default: float) -> float:
 
 @dataclass
 class ToxicSpec:
-    """A toxic on a proxy: what the API lists. ``seq`` orders the chain."""
+    """A toxic on a proxy: what the API lists. ``seq`` orders the chain.
+
+    ``seed`` (an extension: the ``seed`` attribute, which a real Toxiproxy
+    ignores) seeds ``rng``, the one generator of this toxic on this proxy:
+    every toxicity roll and every instance's jitter or slice sizes derive
+    from it. Without a seed the generator is seeded by the OS.
+    """
 
     name: str
     type: str
     stream: str
     toxicity: float
     attributes: dict[str, int]
+    seed: int | None = None
     seq: int = field(default_factory=lambda: next(_seq))
+    rng: random.Random = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed) if self.seed is not None else random.Random()
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -150,7 +164,20 @@ def parse_toxic(body: Any, taken: Callable[[str], bool]) -> ToxicSpec:
     if taken(name):
         raise errors.TOXIC_EXISTS
     attrs = _parse_attributes(body.get("attributes"), toxic_cls.defaults(), toxic_cls.fields)
-    return ToxicSpec(name, type_name, stream, toxicity, attrs)
+    return ToxicSpec(name, type_name, stream, toxicity, attrs, seed=_parse_seed(body))
+
+
+def _parse_seed(body: dict[str, Any]) -> int | None:
+    """The generator seed: ``attributes.seed`` (what toxiproxy-python can send) or ``seed``."""
+    raw = body.get("attributes")
+    value = raw.get("seed") if isinstance(raw, dict) else None
+    if value is None:
+        value = body.get("seed")
+    if value is None:
+        return None
+    if not _is_int(value) or not 0 <= value <= MAX_SEED:
+        raise errors.BAD_REQUEST_BODY.with_detail(f"seed must be an integer in 0..{MAX_SEED}")
+    return int(value)
 
 
 def parse_toxic_update(body: Any, current: ToxicSpec) -> tuple[dict[str, int], float]:

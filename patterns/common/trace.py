@@ -17,6 +17,14 @@ Environment, set by the harness for every node:
 
 Each line is written with a single ``os.write`` on an ``O_APPEND`` descriptor,
 so lines from many processes never interleave mid-line.
+
+A record always starts on a fresh line: a node's trace file outlives the
+node's incarnations, and a predecessor killed by something that cut its last
+line short (a user's node writing in pieces, a full disk) leaves a line
+without its newline. Opening the file, a writer looks at its last byte and
+writes a newline first if it is not one, so the torn line is lost on its own
+(the harness counts it per node) instead of swallowing this node's first
+record with it.
 """
 
 from __future__ import annotations
@@ -75,9 +83,20 @@ def _descriptor() -> int | None:
     if not path:
         return None
     if _fd is None or _opened_path != path:
-        _fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        _fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         _opened_path = path
+        _end_torn_line(_fd)
     return _fd
+
+
+def _end_torn_line(fd: int) -> None:
+    """Write a newline if the file does not end with one (see the module docstring)."""
+    try:
+        size = os.fstat(fd).st_size
+        if size > 0 and os.pread(fd, 1, size - 1) != b"\n":
+            os.write(fd, b"\n")
+    except OSError:
+        pass  # not seekable (a pipe, /dev/stdout): nothing to repair
 
 
 def text(value: bytes | str) -> str:

@@ -3,7 +3,10 @@
 It sends ``mmi.service <name>`` (RFC 8) through the synchronous client and
 emits one ``mmi`` trace event per answer, so the ``mmi_reflects_workers``
 contract can compare the broker's claims with the workers' lifecycles.
-A probe is not a workload: it emits no invoke/ok/fail events.
+A probe is not a request workload: it emits no invoke/ok/fail events. Its
+answers carry ``seq`` (the question's number), which makes them one-way
+workload messages for fault coverage (docs/coverage-and-seeds.md): a fault
+the probe watched through was not idle.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ def main() -> int:
             except RequestAbandoned:
                 log.warning("mmi.service %s: no answer", args.service)
                 continue
-            trace.emit("mmi", service=args.service, code=trace.text(reply[0][:3]))
+            trace.emit("mmi", service=args.service, code=trace.text(reply[0][:3]), seq=asked)
     finally:
         client.close()
     return 0

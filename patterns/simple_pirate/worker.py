@@ -15,12 +15,17 @@ import zmq
 
 from patterns.common import role
 from patterns.common.echo import EchoLoop
+from patterns.common.seeding import role_random
 from patterns.simple_pirate import READY
 
 
 def printable_identity(rng: random.Random | None = None) -> bytes:
-    """``XXXX-XXXX`` in hex, as the Guide's workers name themselves."""
-    r = rng or random.SystemRandom()
+    """``XXXX-XXXX`` in hex, as the Guide's workers name themselves.
+
+    Drawn from the node's seeded generator (``ZCHAOS_SEED``, name,
+    incarnation), so a replay names its workers the same way.
+    """
+    r = rng or role_random("identity")
     return f"{r.randrange(0x10000):04X}-{r.randrange(0x10000):04X}".encode()
 
 

@@ -6,9 +6,9 @@ controls) agree on one definition of a valid UUID and of a status code.
 
 from __future__ import annotations
 
+import random
 import re
 import struct
-import uuid as _uuid
 
 SERVICE_REQUEST = b"titanic.request"
 SERVICE_REPLY = b"titanic.reply"
@@ -23,9 +23,11 @@ ERROR = b"500"
 _UUID_RE = re.compile(rb"[0-9A-Fa-f]{32}")
 
 
-def new_uuid() -> str:
-    """32 lower-case hex characters."""
-    return _uuid.uuid4().hex
+def new_uuid(rng: random.Random | None = None) -> str:
+    """32 lower-case hex characters: 128 bits from ``rng`` (the node's seeded
+    generator, patterns/common/seeding.py), or from the OS when none is given."""
+    bits = rng.getrandbits(128) if rng is not None else random.SystemRandom().getrandbits(128)
+    return f"{bits:032x}"
 
 
 def normalise_uuid(frame: bytes) -> str | None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
+from patterns.common.seeding import role_random
 from patterns.titanic.frames import new_uuid, pack_frames, unpack_frames
 from patterns.titanic.recordlog import RecordLog, ScanReport
 
@@ -103,6 +104,9 @@ class TitanicStore:
         self._work = threading.Condition(self._lock)
         self._lock_fd: int | None = None
         self._generation = 0  # bumped by every new request, for wait_for_work
+        # UUIDs from the node's seeded generator (a replay hands out the same
+        # ones); drawn under the lock, so their order follows the requests'
+        self._uuids = role_random("uuid")
 
     # -- lifecycle -------------------------------------------------------
 
@@ -183,8 +187,10 @@ class TitanicStore:
         """Store a request durably and queue it; returns its UUID (OSError on failure)."""
         if not body:
             raise ValueError("a request needs at least one body frame")
-        uuid = new_uuid()
         with self._work:
+            uuid = new_uuid(self._uuids)
+            while uuid in self._entries:  # a restart with an unchanged seed and incarnation
+                uuid = new_uuid(self._uuids)
             self.log.append(_encode(_KIND_REQUEST, uuid, [service, *body]))
             self._entries[uuid] = StoredRequest(uuid, service, list(body))
             self._generation += 1

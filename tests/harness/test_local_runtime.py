@@ -126,3 +126,25 @@ def test_a_dead_harness_is_reaped_by_the_next_run(tmp_path: Path) -> None:
         if harness.poll() is None:
             harness.kill()
             harness.wait()
+
+
+def test_start_and_exit_times_are_true_even_when_polled_late(
+        runtime: LocalRuntime, tmp_path: Path) -> None:
+    """A watcher notes the exit when it happens, not when the runner gets round to asking."""
+    stamp = tmp_path / "exit-at"
+    code = (f"import time, pathlib; pathlib.Path({str(stamp)!r}).write_text(repr("
+            "time.monotonic())); raise SystemExit(4)")
+    before = time.monotonic()
+    runtime.start(NodeSpec(name="short", argv=[sys.executable, "-c", code]))
+    started = runtime.start_time("short")
+    assert started is not None and before <= started <= time.monotonic()
+    assert wait_for(lambda: not runtime.is_running("short"))
+    deadline = time.monotonic() + 0.5
+    while time.monotonic() < deadline:  # the runner is busy elsewhere for a while
+        time.sleep(0.05)
+    asked = time.monotonic()
+    ((name, status, when),) = runtime.poll_exits()
+    assert (name, status) == ("short", 4)
+    exited = float(stamp.read_text())
+    assert exited <= when < asked - 0.3, (exited, when, asked)
+    assert runtime.poll_exits() == []

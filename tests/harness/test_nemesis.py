@@ -15,9 +15,10 @@ class FakeToxics:
         self.disabled: set[str] = set()
         self.resets: list[str] = []
 
-    def add_toxic(self, proxy, toxic_type, stream, attributes, toxicity=1.0, name=None):
+    def add_toxic(self, proxy, toxic_type, stream, attributes, toxicity=1.0, name=None,
+                  seed=None):
         self.toxics[(proxy, name)] = {"type": toxic_type, "stream": stream, "attrs": attributes,
-                                      "toxicity": toxicity}
+                                      "toxicity": toxicity, "seed": seed}
         return name
 
     def remove_toxic(self, proxy, name):
@@ -63,11 +64,22 @@ def fault(action: str, at: float = 0.0, duration: float | None = None, **kw: Any
     return SimpleNamespace(action=action, at=at, duration=duration, line=1, **base)
 
 
-def make():
+def make(seed: int = 0):
     events: list[dict[str, Any]] = []
     rt, tox = FakeRuntime(), FakeToxics()
-    nem = Nemesis(rt, tox, lambda n: NodeSpec(name=n, argv=["x"]), events.append)
+    nem = Nemesis(rt, tox, lambda n: NodeSpec(name=n, argv=["x"]), events.append, seed=seed)
     return nem, rt, tox, events
+
+
+def test_toxic_seeds_derive_from_the_scenario_seed_proxy_and_name() -> None:
+    seeds = []
+    for seed in (5, 5, 6):
+        nem, _, tox, events = make(seed)
+        nem.apply(3, fault("latency", links=["a->b"], attributes={"latency": 10}))
+        seeds.append(sorted(t["seed"] for t in tox.toxics.values()))
+        assert events[-1]["index"] == 3 and events[-1]["links"] == ["a->b"]
+    assert seeds[0] == seeds[1] != seeds[2]
+    assert len(set(seeds[0])) == 2  # up and down streams draw apart
 
 
 def test_partition_blackholes_both_streams_and_heal_resets() -> None:
@@ -91,6 +103,7 @@ def test_latency_on_one_stream_with_toxicity() -> None:
     nem.apply(3, f)
     ((key, toxic),) = tox.toxics.items()
     assert key == ("a->b", "zchaos-3-latency-downstream")
+    assert toxic.pop("seed") is not None
     assert toxic == {"type": "latency", "stream": "downstream",
                      "attrs": {"latency": 200, "jitter": 10}, "toxicity": 0.5}
     nem.revert(3, f)

@@ -73,3 +73,11 @@ def test_interrupt_leaves_nothing(tmp_path: Path, sig: signal.Signals) -> None:
             alive = state_line[state_line.rfind(")") + 2] != "Z"
         assert not alive, f"{group['what']} (pid {pid}) survived the interrupt"
     assert not _ledger_groups(state), "the ledger was not cleared"
+    # the folder says what happened and keeps what was recorded
+    folder = reports / "int" / "long-steady"
+    report = json.loads((folder / "report.json").read_text())
+    assert report["status"] == "interrupted" and report["verdict"] == "error"
+    assert (folder / "history.jsonl").read_text().strip()
+    assert "(interrupted)" in (folder / "summary.md").read_text().splitlines()[0]
+    index = json.loads((reports / "int" / "index.json").read_text())
+    assert index["scenarios"][0]["status"] == "interrupted"

@@ -10,6 +10,8 @@ the Guide's own pattern is the broken one, are scenarios with ``expect:
 
 from __future__ import annotations
 
+from xml.etree import ElementTree as ET
+
 import pytest
 
 from tests.integration.conftest import ROOT
@@ -53,3 +55,9 @@ def test_broken_implementation_is_flagged(cli, role: str, program: str, scenario
     assert report["verdict"] == "fail"
     assert f"{contract}=violated" in res.stdout
     assert report["impls"] == {role: f"python {NEGATIVE / program}"}
+    # CI sees the violated contract as a failed testcase, with its violation as the text
+    suite = ET.parse(res.run_root / report["scenario"] / "junit.xml").getroot()
+    case = next(c for c in suite.iter("testcase") if c.get("name") == contract)
+    failure = case.find("failure")
+    assert failure is not None and failure.get("type") == "violated", ET.tostring(case)
+    assert failure.text and "replay:" in failure.text

@@ -173,3 +173,35 @@ def test_partition_and_heal_as_the_harness_does(tmp_path, echo, connect, monkeyp
         fresh = connect(_addr(listen))
         fresh.sendall(b"after")
         assert recv_exactly(fresh, 5) == b"after"
+
+
+def test_byte_counters_and_seeded_toxics(server, echo, connect):
+    """Bytes per proxy and direction through /metrics; a seed travels as an attribute."""
+    from harness.toxiproxy.client import ToxiproxyHandle, parse_byte_metrics
+
+    handle = ToxiproxyHandle(server.url)
+    listen = handle.create_proxy("a->b", echo.address)
+    before = handle.byte_counters()
+    assert before is not None and before["a->b"]["upstream"] == {"received": 0, "sent": 0}
+    sock = connect(_addr(listen))
+    sock.sendall(b"x" * 300)
+    assert recv_exactly(sock, 300) == b"x" * 300
+    after = handle.byte_counters()
+    assert after is not None
+    assert after["a->b"]["upstream"]["received"] == 300
+    assert after["a->b"]["downstream"]["sent"] == 300
+    handle.add_toxic("a->b", "latency", "downstream", {"latency": 1}, seed=42)
+    listed = handle.toxics("a->b")[0]
+    assert "seed" not in listed["attributes"]  # listed exactly as a real Toxiproxy would
+    collection = server.server.collection
+    assert collection.proxies["a->b"].toxics[0].seed == 42
+    assert parse_byte_metrics("# HELP nothing\n") == {}
+
+
+def test_byte_counters_not_measured_without_metrics():
+    """A server without /metrics (a real Toxiproxy without -proxy-metrics): None."""
+    from harness.toxiproxy.client import ToxiproxyHandle
+
+    with socket.create_server(("127.0.0.1", 0)) as closed:
+        port = closed.getsockname()[1]
+    assert ToxiproxyHandle(f"http://127.0.0.1:{port}").byte_counters() is None

@@ -1,9 +1,10 @@
 """Regressions: bytes in flight keep their order when a link changes hands.
 
 Two moments hand a stream from one path to another while bytes are in
-flight: the upstream connect completing (bytes parked while it was pending
-must leave before anything newer), and the toxic chain being rebuilt (what a
-toxic holds mid-chunk must leave before anything newer). The live tests use a
+flight: the upstream connect completing (bytes read while it was pending
+wait in front of the toxic chain and must pass it, first, once the link
+starts), and the toxic chain being rebuilt (what a toxic holds mid-chunk
+must leave before anything newer). The live tests use a
 slicer with a long pause between pieces so that pieces are certainly in
 flight when the change lands; the unit tests drive a :class:`Link` directly
 so that the connect window is hit every time, on both event loops.
@@ -71,6 +72,14 @@ class FakeConnection:
         raise AssertionError(f"connection closed ({mode})")
 
 
+class RecordingConnection(FakeConnection):
+    def __init__(self) -> None:
+        self.closed: list[str] = []
+
+    def close(self, mode: str) -> None:
+        self.closed.append(mode)
+
+
 def _loop_factories() -> list[Any]:
     factories: list[Any] = [pytest.param(asyncio.new_event_loop, id="asyncio")]
     try:
@@ -97,80 +106,78 @@ async def until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
 
 
 def pending_link(*toxics: tuple[str, dict[str, int]]) -> tuple[Link, FakeSide]:
-    """An upstream link whose destination is still connecting, with ``toxics`` on it."""
+    """An upstream link whose destination is still connecting (not started), with ``toxics``."""
     link = Link(FakeConnection(), "upstream", Counters())  # type: ignore[arg-type]
     link.src = FakeSide(FakeTransport())  # type: ignore[assignment]
     dst = FakeSide(None)
     link.dst = dst  # type: ignore[assignment]
     for i, (type_, attrs) in enumerate(toxics):
         link.roll(ToxicSpec(f"t{i}", type_, "upstream", 1.0, dict(attrs)))
-    link.start()
     return link, dst
 
 
 @pytest.mark.parametrize("loop_factory", _loop_factories())
-def test_bytes_parked_during_connect_leave_first(loop_factory):
-    """Pieces that reach the socket between connect and flush wait behind the parked ones."""
+def test_bytes_read_before_start_go_through_the_toxics(loop_factory):
+    """Bytes and FIN read during the connect wait in front of the chain, then pass it in order."""
     payload = os.urandom(2000)
 
     async def scenario() -> None:
-        link, dst = pending_link(("slicer", {**SLOW_SLICER, "delay": 2000}))
-        link.feed(payload)
-        await until(lambda: len(link._early) >= 2)  # some pieces parked
-        transport = FakeTransport()
-        dst.transport = transport  # connection_made: the socket exists, not yet flushed
-        slicer = link.toxics["t0"]
-        assert slicer is not None
-        left = len(slicer.held)
-        await until(lambda: len(slicer.held) <= left - 2)  # pieces kept coming meanwhile
+        link, dst = pending_link(("slicer", {**SLOW_SLICER, "delay": 500}))
+        link.feed(payload[:1200])
+        link.feed(payload[1200:])
         link.feed_end(EOF)
-        link.flush_early()  # the connect task resumes
+        assert link.toxics["t0"] is not None and not link.toxics["t0"].held  # nothing entered
+        transport = FakeTransport()
+        dst.transport = transport  # the upstream connect completed
+        link.start()
         await until(lambda: transport.eof)
         assert bytes(transport.out) == payload
+        assert transport.writes >= 20  # sliced: the toxic applied to the parked bytes
 
     run_on(loop_factory, scenario())
 
 
 @pytest.mark.parametrize("loop_factory", _loop_factories())
-def test_end_of_stream_waits_for_parked_bytes(loop_factory):
-    """A FIN arriving in the connect window is written after the parked bytes, not before."""
-    payload = os.urandom(500)
+def test_limit_data_on_parked_bytes_writes_them_before_closing(loop_factory):
+    """The race of issue 10: limit_data must not close before its bytes reached upstream."""
 
     async def scenario() -> None:
-        link, dst = pending_link()
-        link.feed(payload)  # no toxic: straight to the parking area
+        conn = RecordingConnection()
+        link = Link(conn, "upstream", Counters())  # type: ignore[arg-type]
+        link.src = FakeSide(FakeTransport())  # type: ignore[assignment]
+        dst = FakeSide(None)
+        link.dst = dst  # type: ignore[assignment]
+        link.roll(ToxicSpec("lim", "limit_data", "upstream", 1.0, {"bytes": 1000}))
+        link.feed(os.urandom(5000))
+        await asyncio.sleep(0.01)
+        assert conn.closed == []  # nothing decided before the connection is up
         transport = FakeTransport()
         dst.transport = transport
-        link.feed_end(EOF)
-        assert not transport.eof
-        link.flush_early()
-        assert transport.eof and bytes(transport.out) == payload
+        link.start()
+        await until(lambda: conn.closed != [])
+        assert len(transport.out) == 1000 and conn.closed == ["graceful"]
 
     run_on(loop_factory, scenario())
 
 
 @pytest.mark.parametrize("loop_factory", _loop_factories())
-def test_rebuild_in_connect_window_keeps_order(loop_factory):
-    """The slicer removed while it holds pieces and the destination is half-connected."""
+def test_toxics_changed_while_parked_apply_at_start(loop_factory):
+    """A toxic added and one removed while bytes are parked: the chain at start() applies."""
     payload = os.urandom(3000)
 
     async def scenario() -> None:
-        link, dst = pending_link(("slicer", SLOW_SLICER), ("latency", {"latency": 1, "jitter": 0}))
+        link, dst = pending_link(("limit_data", {"bytes": 10}))
         link.feed(payload)
-        await until(lambda: len(link._early) >= 2)
+        link.forget("t0")
+        await link.rebuild()  # not started: nothing to rebuild yet
+        link.roll(ToxicSpec("sl", "slicer", "upstream", 1.0, SLOW_SLICER))
+        await link.rebuild()
         transport = FakeTransport()
         dst.transport = transport
-        link.forget("t0")
-        await link.rebuild()  # the slicer's held pieces go to the latency toxic
-        latency = link.toxics["t1"]
-        assert latency is not None
-        # the latency toxic passed on all it got while the destination was half-connected
-        await until(lambda: len(link._input or ()) == 0 and not latency.held)
-        link.feed(b"tail")
+        link.start()
         link.feed_end(EOF)
-        link.flush_early()
         await until(lambda: transport.eof)
-        assert bytes(transport.out) == payload + b"tail"
+        assert bytes(transport.out) == payload and transport.writes >= 30
 
     run_on(loop_factory, scenario())
 
@@ -286,14 +293,6 @@ def test_downstream_slicer_removed_mid_chunk_echo(api, echo):
         reader.join(30)
     assert not reader.is_alive()
     assert received == [payload]
-
-
-class RecordingConnection(FakeConnection):
-    def __init__(self) -> None:
-        self.closed: list[str] = []
-
-    def close(self, mode: str) -> None:
-        self.closed.append(mode)
 
 
 @pytest.mark.parametrize("loop_factory", _loop_factories())

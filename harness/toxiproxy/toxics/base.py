@@ -14,6 +14,7 @@ task and re-queues ``held`` in front of that toxic's input.
 
 from __future__ import annotations
 
+import random
 from typing import ClassVar
 
 from harness.toxiproxy.channel import Channel, End, Item, Sink
@@ -31,6 +32,9 @@ class Toxic:
     def __init__(self, attributes: dict[str, int]) -> None:
         self.attrs: dict[str, int] = dict(attributes)
         self.held: list[Item] = []
+        # every random choice of this instance; the link seeds it from the
+        # toxic's generator (see ToxicSpec), so one seed gives one run of choices
+        self.rng = random.Random()
 
     def configure(self, attributes: dict[str, int]) -> None:
         """New attribute values (an API update); state is kept."""

@@ -7,7 +7,6 @@ its throughput; only its timing shifts (as in Toxiproxy).
 from __future__ import annotations
 
 import asyncio
-import random
 import time
 
 from harness.toxiproxy.channel import Channel, Chunk, End, Item, Sink
@@ -22,7 +21,7 @@ class LatencyToxic(Toxic):
         delay = self.attrs["latency"]
         jitter = self.attrs["jitter"]
         if jitter > 0:
-            delay += random.randint(-jitter, jitter)
+            delay += self.rng.randint(-jitter, jitter)
         return delay / 1000.0
 
     async def pipe(self, inp: Channel, out: Sink) -> None:

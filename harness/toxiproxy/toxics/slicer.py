@@ -27,8 +27,13 @@ MIN_SLEEP_S = 0.001
 CATCH_UP_S = 0.01
 
 
-def slice_points(size: int, average: int, variation: int) -> list[int]:
-    """Cut offsets for a chunk of ``size`` bytes: halve until pieces are small enough."""
+def slice_points(size: int, average: int, variation: int,
+                 rng: random.Random | None = None) -> list[int]:
+    """Cut offsets for a chunk of ``size`` bytes: halve until pieces are small enough.
+
+    ``rng`` draws the variation of each cut (the toxic's seeded generator).
+    """
+    rng = rng or random.Random()
     average = max(1, average)
     variation = max(0, min(variation, average - 1))
     points = [0]
@@ -40,7 +45,7 @@ def slice_points(size: int, average: int, variation: int) -> list[int]:
             continue
         mid = start + (end - start) // 2
         if variation:
-            mid += random.randint(-variation, variation)
+            mid += rng.randint(-variation, variation)
         mid = min(max(mid, start + 1), end - 1)
         stack.append((mid, end))
         stack.append((start, mid))
@@ -64,7 +69,8 @@ class SlicerToxic(Toxic):
                 await self.put_held(out)
                 return
             cuts = slice_points(
-                len(item.data), self.attrs["average_size"], self.attrs["size_variation"]
+                len(item.data), self.attrs["average_size"], self.attrs["size_variation"],
+                self.rng,
             )
             data = item.data
             self.held = [Chunk(data[a:b], item.stamp) for a, b in itertools.pairwise(cuts)]
