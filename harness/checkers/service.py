@@ -33,10 +33,10 @@ def availability(
     outcomes = {"ok": 0, GAVE_UP: 0, "open": 0}
     for op in invoked:
         outcomes[op.outcome] += 1
-    value = round(outcomes["ok"] / len(invoked), 6) if invoked else None
+    value = outcomes["ok"] / len(invoked) if invoked else None  # compared unrounded
     figures: dict[str, Any] = {"invoked": len(invoked), "ok": outcomes["ok"],
                                "failed": outcomes[GAVE_UP], "unanswered": outcomes["open"],
-                               "availability": value}
+                               "availability": None if value is None else round(value, 6)}
     violations = Violations()
     if value is not None and value < min:
         missing = [e for op in invoked if op.outcome != "ok"
