@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from chk_events import by_time, context, fault, handled, invoke, lifecycle, ok, retry, state
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from models import PROPERTY
 
 from harness.checkers.failover import at_most_one_active, failover_within
 
@@ -159,7 +160,7 @@ def handovers(draw: st.DrawFn) -> tuple[list[dict], list[tuple[str, float, float
     return by_time(*events), periods
 
 
-@settings(max_examples=150, deadline=None)
+@PROPERTY
 @given(handovers())
 def test_sequential_handovers_are_never_flagged(case) -> None:
     history, periods = case
@@ -167,7 +168,7 @@ def test_sequential_handovers_are_never_flagged(case) -> None:
     assert result.verdict == "ok", result.violations
 
 
-@settings(max_examples=150, deadline=None)
+@PROPERTY
 @given(handovers(), st.data())
 def test_a_split_brain_inserted_anywhere_is_found(case, data: st.DataObject) -> None:
     history, periods = case

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from chk_events import by_time, context, fail, fault, invoke, lifecycle, ok, retry
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from models import PROPERTY
 
 from harness.checkers.liveness import bounded_give_up, every_request_answered
 from harness.checkers.rules import resolve_bound
@@ -156,7 +157,7 @@ def give_ups_within_bound(draw: st.DrawFn) -> tuple[list[dict], float, dict]:
     return by_time(*events), slack, {"nodes": nodes, "end": t}
 
 
-@settings(max_examples=100, deadline=None)
+@PROPERTY
 @given(give_ups_within_bound())
 def test_bounded_histories_never_trip_bounded_give_up(case) -> None:
     history, slack, ctx = case
@@ -164,7 +165,7 @@ def test_bounded_histories_never_trip_bounded_give_up(case) -> None:
     assert result.verdict == "ok", result.violations[:2]
 
 
-@settings(max_examples=100, deadline=None)
+@PROPERTY
 @given(st.lists(st.tuples(st.floats(min_value=0, max_value=10),
                           st.floats(min_value=0.001, max_value=0.5)), min_size=1, max_size=30))
 def test_histories_where_everything_is_answered_in_time_pass(spans) -> None:
