@@ -25,6 +25,7 @@ from harness.checkers.rules import (
     nemesis_deaths,
     orphaning_kill,
     paused_extension,
+    paused_spans,
     resolve_bound,
     too_short,
 )
@@ -145,6 +146,7 @@ def bounded_give_up(
     give_up_times: list[float] = []
     bounds: dict[str, float] = {}
     deaths = nemesis_deaths(history)
+    frozen = paused_spans(history)
 
     for op in operations(history).values():
         if op.invoke is None:
@@ -156,7 +158,7 @@ def bounded_give_up(
             continue
         bounds[str(op.node)] = round(bound, 3)
         invoked_at = op.invoke["t"]
-        deadline = paused_extension(history, op.node, invoked_at, invoked_at + bound)
+        deadline = paused_extension(frozen, op.node, invoked_at, invoked_at + bound)
         if op.attempts > sends.sends:
             violations.add(f"{op.op!r} sent {op.attempts} times, its budget is {sends.sends}",
                            op.invoke, *op.retries)

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from harness.checkers.base import CheckContext, Event
-from harness.checkers.timeline import FaultWindow, Interval, killed_by_nemesis, targets
+from harness.checkers.timeline import FaultWindow, Interval, killed_by_nemesis, named_nodes
 from harness.history import Operation, operations
 from harness.roles import GiveUp, give_up_budget
 
@@ -109,25 +109,32 @@ def nemesis_deaths(history: Iterable[Event]) -> dict[str, list[float]]:
     return killed_by_nemesis(history)
 
 
-def paused_extension(history: Sequence[Event], node: str | None, start: float,
-                     deadline: float) -> float:
-    """``deadline`` pushed back by the time ``node`` itself was frozen (SIGSTOP) in
-    between: a paused client cannot give up, so that time is not held against it."""
-    spans: list[Interval] = []
-    since: float | None = None
+def paused_spans(history: Sequence[Event]) -> dict[str, list[Interval]]:
+    """node -> when the nemesis had it frozen (SIGSTOP): from a ``pause`` to its
+    revert, a ``resume``, or a kill/stop/restart of it (open-ended if none)."""
+    spans: dict[str, list[Interval]] = {}
+    since: dict[str, float] = {}
     for event in history:
-        if event.get("type") != "fault" or not targets(event, str(node)):
+        if event.get("type") != "fault":
             continue
         name, apply = event.get("fault"), event.get("phase", "apply") == "apply"
-        if name == "pause" and apply and since is None:
-            since = event["t"]
-        elif since is not None and ((name == "pause" and not apply) or name == "resume"
+        for node in named_nodes(event.get("target")):
+            if name == "pause" and apply:
+                since.setdefault(node, event["t"])
+            elif node in since and ((name == "pause" and not apply) or name == "resume"
                                     or (apply and name in ("kill", "stop", "restart"))):
-            spans.append((since, event["t"]))
-            since = None
-    if since is not None:
-        spans.append((since, float("inf")))
-    for begin, finish in spans:
+                spans.setdefault(node, []).append((since.pop(node), event["t"]))
+    for node, t in since.items():
+        spans.setdefault(node, []).append((t, float("inf")))
+    return spans
+
+
+def paused_extension(spans: dict[str, list[Interval]], node: str | None, start: float,
+                     deadline: float) -> float:
+    """``deadline`` pushed back by the time ``node`` itself was frozen in between
+    (see :func:`paused_spans`): a paused client cannot give up, so that time is
+    not held against it."""
+    for begin, finish in sorted(spans.get(str(node), ())):
         if begin >= deadline:
             break
         if finish > start:

@@ -174,3 +174,12 @@ def test_histories_where_everything_is_answered_in_time_pass(spans) -> None:
     end = max(t + lat for t, lat in spans) + 1
     assert every_request_answered(history, context(LAZY, end=end)).verdict == "ok"
     assert every_request_answered(history, context(LAZY, end=end), within=0.5).verdict == "ok"
+
+
+def test_time_the_client_itself_was_frozen_is_not_held_against_its_budget() -> None:
+    # bound = 3 x 0.25 x 1.5 + 0.2 = 1.325 s; the client was SIGSTOPped for 3 s meanwhile
+    history = by_time(invoke(0, "c", 1), fault(0.1, "pause", "c"),
+                      fault(3.1, "pause", "c", "revert"), fail(3.6, "c", 1))
+    assert bounded_give_up(history, context(LAZY, end=5)).verdict == "ok"
+    unfrozen = [e for e in history if e["type"] != "fault"]
+    assert bounded_give_up(unfrozen, context(LAZY, end=5)).verdict == "violated"
