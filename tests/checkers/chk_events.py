@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.checkers.base import CheckContext, NodeFacts
-
-Event = dict[str, Any]
+from harness.history import Event
 
 
 def ev(t: float, node: str, kind: str, **fields: Any) -> Event:
