@@ -16,12 +16,11 @@ from harness.checkers.base import CheckContext, CheckResult, Event
 from harness.checkers.rules import (
     DEFAULT_GRACE,
     due_time,
-    last_heal,
     nemesis_deaths,
     orphaning_kill,
     too_short,
 )
-from harness.checkers.timeline import fault_windows, run_end, started_after
+from harness.checkers.timeline import fault_windows, heal_time, run_end, started_after
 from harness.checkers.verdicts import Violations, decide, seconds
 from harness.history import operations
 
@@ -48,7 +47,7 @@ def durable_acks(
     name = "durable_acks"
     end = run_end(history, ctx)
     windows = fault_windows(history, ctx)
-    heal = last_heal(windows)
+    heal = heal_time(windows)
     deaths = nemesis_deaths(history)
     violations = Violations()
     counts = {"acked": 0, "replied": 0, "lost": 0, "wrong": 0, "pending": 0, "orphaned": 0,

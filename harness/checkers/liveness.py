@@ -21,7 +21,6 @@ from harness.checkers.rules import (
     budget,
     due_time,
     give_up_bound,
-    last_heal,
     nemesis_deaths,
     orphaning_kill,
     paused_extension,
@@ -29,7 +28,7 @@ from harness.checkers.rules import (
     resolve_bound,
     too_short,
 )
-from harness.checkers.timeline import fault_windows, run_end
+from harness.checkers.timeline import fault_windows, heal_time, run_end
 from harness.checkers.verdicts import Violations, decide, seconds
 from harness.history import Operation, operations
 
@@ -65,7 +64,7 @@ def every_request_answered(
     name = "every_request_answered"
     end = run_end(history, ctx)
     windows = fault_windows(history, ctx)
-    heal = last_heal(windows)
+    heal = heal_time(windows)
     deaths = nemesis_deaths(history)
     violations = Violations()
     counts = {"invoked": 0, "answered": 0, "failed": 0, "open": 0, "open_not_due": 0,

@@ -85,11 +85,6 @@ def due_time(start: float, bound: float, windows: Sequence[FaultWindow]) -> floa
     return due
 
 
-def last_heal(windows: Sequence[FaultWindow]) -> float | None:
-    """The latest end of any fault window (None without faults)."""
-    return max((w.until(w.start) for w in windows), default=None)
-
-
 def too_short(end: float, heal: float | None, bound: float) -> bool:
     """True when the run ended before ``bound`` had passed since the last heal."""
     return heal is not None and end < heal + bound

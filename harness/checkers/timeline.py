@@ -170,6 +170,11 @@ def fault_windows(history: Sequence[Event], ctx: CheckContext) -> list[FaultWind
     return sorted(found, key=lambda w: w.start)
 
 
+def heal_time(windows: Sequence[FaultWindow]) -> float | None:
+    """The latest end of any fault window (a never-reverted fault ends where it began)."""
+    return max((w.until(w.start) for w in windows), default=None)
+
+
 def last_heal(history: Sequence[Event], ctx: CheckContext) -> float | None:
     """When the nemesis last changed anything: the latest end of a fault window.
 
@@ -177,8 +182,7 @@ def last_heal(history: Sequence[Event], ctx: CheckContext) -> float | None:
     the apply of a fault that is never reverted (a kill with no later start:
     from then on the system must cope without that node). None without faults.
     """
-    windows = fault_windows(history, ctx)
-    return max((w.until(w.start) for w in windows), default=None)
+    return heal_time(fault_windows(history, ctx))
 
 
 def killed_by_nemesis(history: Iterable[Event]) -> dict[str, list[float]]:
@@ -193,11 +197,6 @@ def killed_by_nemesis(history: Iterable[Event]) -> dict[str, list[float]]:
             for node in named_nodes(event.get("target")):
                 deaths.setdefault(node, []).append(event["t"])
     return deaths
-
-
-def has_lifecycle(history: Iterable[Event], node: str) -> bool:
-    """True when the harness logged a ``lifecycle`` event for ``node``."""
-    return any(e.get("type") == "lifecycle" and targets(e, node) for e in history)
 
 
 def started_after(history: Iterable[Event], node: str, t: float) -> bool:
