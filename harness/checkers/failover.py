@@ -21,6 +21,7 @@ from harness.checkers.timeline import (
     active_intervals,
     contains,
     covers,
+    horizon,
     intersects,
     is_apply,
     named_nodes,
@@ -77,8 +78,7 @@ def at_most_one_active(history: list[Event], ctx: CheckContext) -> CheckResult:
     emitted a state: it may have been ACTIVE unseen.
     """
     name = "at_most_one_active"
-    end = run_end(history, ctx)
-    intervals = active_intervals(history, end)
+    intervals = active_intervals(history, horizon(history, ctx))
     served = served_replies(history, ctx)
     pair = _pair(ctx, intervals, served)
     violations = Violations()
@@ -220,7 +220,7 @@ def failover_within(
     """
     name = "failover_within"
     end = run_end(history, ctx)
-    intervals = active_intervals(history, end)
+    intervals = active_intervals(history, horizon(history, ctx))
     served = served_replies(history, ctx)
     ops = list(operations(history).values())
     times: list[float] = []

@@ -22,9 +22,9 @@ from harness.checkers.timeline import (
     Interval,
     alive_intervals,
     covers,
+    horizon,
     impaired_intervals,
     intersects,
-    run_end,
 )
 from harness.checkers.verdicts import Violations, decide
 
@@ -93,8 +93,7 @@ def mmi_reflects_workers(
     ``mmi.*`` names are only checked for 501. Unknown with no such probe.
     """
     name = "mmi_reflects_workers"
-    end = run_end(history, ctx)
-    lives = _Lives(history, end)
+    lives = _Lives(history, horizon(history, ctx))
     by_service = providers(ctx)
     brokers = [f.name for f in ctx.nodes.values() if f.role in BROKER_ROLES]
     probes = [

@@ -50,6 +50,13 @@ def run_end(history: Sequence[Event], ctx: CheckContext) -> float:
     return ctx.duration
 
 
+def horizon(history: Sequence[Event], ctx: CheckContext) -> float:
+    """Until when processes still running at the end lived: the run end or the
+    last event, whichever is later. Nodes go on working while the harness
+    stops clients and tears the run down, and what they do then is real."""
+    return max([run_end(history, ctx), *(e["t"] for e in history)])
+
+
 def fault_events(history: Iterable[Event]) -> list[Event]:
     return [e for e in history if e.get("type") == "fault"]
 

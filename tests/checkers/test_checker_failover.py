@@ -199,3 +199,14 @@ def test_reply_in_flight_from_a_killed_server_is_not_a_recovery() -> None:
                       fault(2.0, "kill", "primary"), ok(2.001, "c", 1, server="tcp://p"),
                       invoke(2.1, "c", 2))
     assert failover_within(history, ctx(), within=1.0).verdict == "violated"
+
+
+def test_a_server_answering_after_the_run_end_is_still_active() -> None:
+    # seen in a real run: the harness stops the clients after the end, and until then
+    # the ACTIVE backup goes on answering them
+    history = by_time(state(0.3, "primary", "ACTIVE"), state(0.3, "backup", "PASSIVE"),
+                      fault(2.8, "kill", "primary"), lifecycle(2.81, "primary", "exit"),
+                      state(3.6, "backup", "ACTIVE"), invoke(7.34, "c", 142),
+                      handled(7.354, "backup", "c:142"), ok(7.356, "c", 142, server="tcp://b"))
+    result = at_most_one_active(history, ctx(end=7.3))
+    assert result.verdict == "ok", result.violations
