@@ -284,6 +284,10 @@ def binary_star(draw: st.DrawFn, *, most_faults: int = 3) -> BStarRun:
     deaths: list[tuple[Event, str]] = []
     active, since = "p", t0
     t = t0
+    # Clients reach a new ACTIVE server within three attempts (alternating, and an
+    # op that gave up starts again on the server it last tried); the next fault
+    # waits for that, so every failover can be seen within ``within``.
+    reach = 3 * (timeout + settle) + timeout + 0.3
     for _ in range(draw(st.integers(0, most_faults))):
         t = round(t + sec(draw(st.integers(300, 2000))), 3)
         kind = draw(st.sampled_from(["kill", "stop", "pause"]))
@@ -293,7 +297,7 @@ def binary_star(draw: st.DrawFn, *, most_faults: int = 3) -> BStarRun:
             events += [fault(t, "pause", active), fault(round(t + length, 3), "pause", active,
                                                           "revert")]
             paused[active].append((t, round(t + length, 3)))
-            t = round(t + length, 3)
+            t = round(t + length + reach, 3)
             continue
         blow = fault(t, kind, active)
         deaths.append((blow, active))
@@ -312,7 +316,7 @@ def binary_star(draw: st.DrawFn, *, most_faults: int = 3) -> BStarRun:
                    state(round(back + 0.002, 3), active, "PRIMARY" if active == "p" else "BACKUP"),
                    state(round(back + 0.004, 3), active, "PASSIVE")]
         alive[active].append([back, -1.0])
-        active, since, t = other, takeover, back
+        active, since, t = other, takeover, round(max(back, takeover + reach), 3)
     end = round(t + sec(draw(st.integers(200, 2000))), 3)
     eras.append(Era(active, since, end))
     lives = {n: [(s, end if e < 0 else e) for s, e in spans] for n, spans in alive.items()}
@@ -367,7 +371,9 @@ def binary_star(draw: st.DrawFn, *, most_faults: int = 3) -> BStarRun:
            for c in clients},
     }
     connects = {c: ("p", "b") for c in clients}
-    within = round(gap + 0.02 + 1.5 + 3 * (timeout + settle) + timeout + 0.1, 3)
+    # a stop's exit (<= 1.5 s), the takeover gap, a pause of the new server (<= gap),
+    # then the clients' reach
+    within = round(1.5 + 0.02 + 2 * gap + reach + 0.2, 3)
     run = BStarRun(history=history, ctx=facts(nodes, connects, end=end, owner=OWNER),
                    eras=eras, alive=lives, paused=paused, deaths=deaths, within=within)
     for index, (blow, victim) in enumerate(deaths):

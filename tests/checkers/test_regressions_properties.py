@@ -44,3 +44,27 @@ def test_an_acked_request_whose_client_never_returns_is_an_orphan_not_lost() -> 
                        "target": "c", "phase": "apply"})
     result = run_contract("durable_acks", {"grace": 2.0}, history, context(nodes, end=2.8))
     assert result.verdict == "ok" and result.figures["orphaned"] == 1
+
+
+def test_a_failover_no_client_ever_reached_is_a_violation() -> None:
+    # Found by the deep profile: the Binary Star model let a second fault hit the new
+    # ACTIVE server before any client reached it, and its clients, alternating out of
+    # phase, went unanswered for the whole window. By the contract that is a failed
+    # failover (demand, no reply from another server), so the checker was right; the
+    # model now spaces its faults by the time clients need to reach a new server.
+    from chk_events import fault, gave_up, lifecycle, retry, state
+
+    nodes = {"p": ("binary_star.server", "server", {}), "b": ("binary_star.server", "server", {}),
+             "c0": ("binary_star.client", "client", {"timeout": 200, "settle": 50,
+                                                     "retries": 2})}
+    history = by_time(
+        state(0.05, "p", "ACTIVE"), state(0.055, "b", "PASSIVE"), invoke(0.99, "c0", 3),
+        fault(0.35, "stop", "p"), lifecycle(0.533, "p", "exit"), state(0.583, "b", "ACTIVE"),
+        fault(1.083, "start", "p"), lifecycle(1.083, "p", "start"), state(1.087, "p", "PASSIVE"),
+        fault(1.383, "kill", "b"), lifecycle(1.384, "b", "exit"), state(1.41, "p", "ACTIVE"),
+        retry(2.274, "c0", 3, 2), gave_up(3.306, "c0", 3), invoke(3.506, "c0", 4),
+        gave_up(5.822, "c0", 4))
+    ctx = context(nodes, end=7.107, owner={"tcp://p": "p", "tcp://b": "b"},
+                  connects={"c0": ("p", "b")})
+    result = run_contract("failover_within", {"within": 6.5}, history, ctx)
+    assert result.verdict == "violated" and "stop at 0.350" in result.message
