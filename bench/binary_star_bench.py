@@ -30,6 +30,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from harness.history import GAVE_UP_TYPES  # noqa: E402
 from tests.patterns.procs import free_ports  # noqa: E402
 
 
@@ -208,7 +209,7 @@ def main() -> int:
                 proc.wait()
         trace.poll()
         shutil.rmtree(tmp, ignore_errors=True)
-    fails = sum(1 for e in trace.events if e["type"] == "fail")
+    fails = sum(1 for e in trace.events if e["type"] in GAVE_UP_TYPES)
     ms = [t * 1000 for t in times]
     print(
         f"| kills | heartbeat | client timeout | settle | median | p99 | min | max | "

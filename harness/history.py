@@ -12,6 +12,11 @@ On top of the raw events this module pairs each operation's events
 (:func:`operations`) and computes the report's operation figures
 (:func:`summarize`). Checkers use the same helpers, so the report and the
 verdicts never disagree about what counted as answered.
+
+A client that gives up on a request writes ``gave_up`` (the request may or
+may not have executed: Jepsen's ``:info``, never "it did not happen"). The
+older name ``fail`` means exactly the same and is read forever; both land in
+:attr:`Operation.gave_ups`, so no caller should match either string itself.
 """
 
 from __future__ import annotations
@@ -24,10 +29,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# One trace event: a JSON object with at least ``t`` (float), ``node`` and ``type``.
+# The only definition in the code base; checkers and the report import it from here.
 Event = dict[str, Any]
 
+# "The client gave up; the request may or may not have executed": the canonical
+# name, and the older name still read with the same meaning.
+GAVE_UP = "gave_up"
+GAVE_UP_TYPES = frozenset({GAVE_UP, "fail"})
+
 # Event types that belong to one operation, by the ``op`` field.
-OP_EVENT_TYPES = frozenset({"invoke", "ok", "fail", "retry", "refused", "handled", "ack"})
+OP_EVENT_TYPES = frozenset({"invoke", "ok", "retry", "refused", "handled", "ack"}) | GAVE_UP_TYPES
 
 
 @dataclass
@@ -162,7 +174,7 @@ class Operation:
     node: str | None = None  # the client, from the invoke (else the first client event)
     invoke: Event | None = None
     oks: list[Event] = field(default_factory=list)
-    fails: list[Event] = field(default_factory=list)
+    gave_ups: list[Event] = field(default_factory=list)  # ``gave_up`` and legacy ``fail``
     retries: list[Event] = field(default_factory=list)
     refused: list[Event] = field(default_factory=list)
     handled: list[Event] = field(default_factory=list)
@@ -173,15 +185,20 @@ class Operation:
         return self.oks[0] if self.oks else None
 
     @property
-    def fail(self) -> Event | None:
-        return self.fails[0] if self.fails else None
+    def gave_up(self) -> Event | None:
+        return self.gave_ups[0] if self.gave_ups else None
+
+    @property
+    def fails(self) -> list[Event]:
+        """The older name of :attr:`gave_ups`, kept for callers written before it."""
+        return self.gave_ups
 
     @property
     def outcome(self) -> str:
-        """``ok``, ``fail`` or ``open`` (neither), the first ok winning over a fail."""
+        """``ok``, ``gave_up`` or ``open`` (neither), an ok winning over a give-up."""
         if self.oks:
             return "ok"
-        return "fail" if self.fails else "open"
+        return GAVE_UP if self.gave_ups else "open"
 
     @property
     def expected_reply(self) -> str | None:
@@ -213,7 +230,8 @@ class Operation:
 _BUCKETS = {
     "invoke": "invoke",
     "ok": "oks",
-    "fail": "fails",
+    "gave_up": "gave_ups",
+    "fail": "gave_ups",
     "retry": "retries",
     "refused": "refused",
     "handled": "handled",
@@ -277,18 +295,18 @@ def summarize(history: Sequence[Event]) -> dict[str, Any]:
     """The report's operation counts and figures.
 
     Among invoked operations: ``ok`` got a reply, ``failed`` were given up by
-    their client (and never answered), ``unanswered`` have neither. Availability
-    is ``ok / (ok + failed + unanswered)``: an operation the client is still
-    waiting for at the end counts against availability exactly like one it gave
-    up on, because from the caller's side a hung request is just as
-    unavailable (None when nothing was invoked). Latency percentiles are over
-    ok operations only.
+    their client (``gave_up`` or ``fail``, and never answered), ``unanswered``
+    have neither. Availability is ``ok / (ok + failed + unanswered)``: an
+    operation the client is still waiting for at the end counts against
+    availability exactly like one it gave up on, because from the caller's side
+    a hung request is just as unavailable (None when nothing was invoked).
+    Latency percentiles are over ok operations only.
     """
     ops = operations(history)
     invoked = [op for op in ops.values() if op.invoke is not None]
     outcomes = Counter(op.outcome for op in invoked)
     latencies = [lat for op in invoked if (lat := op.latency) is not None]
-    counted = outcomes["ok"] + outcomes["fail"] + outcomes["open"]
+    counted = outcomes["ok"] + outcomes[GAVE_UP] + outcomes["open"]
     handled_per_op = Counter(
         e["op"] for e in history if e.get("type") == "handled" and isinstance(e.get("op"), str)
     )
@@ -298,11 +316,11 @@ def summarize(history: Sequence[Event]) -> dict[str, Any]:
         row = per_client.setdefault(str(op.node), {"invoked": 0, "ok": 0, "failed": 0,
                                                    "unanswered": 0})
         row["invoked"] += 1
-        row[{"ok": "ok", "fail": "failed", "open": "unanswered"}[op.outcome]] += 1
+        row[{"ok": "ok", GAVE_UP: "failed", "open": "unanswered"}[op.outcome]] += 1
     return {
         "invoked": len(invoked),
         "ok": outcomes["ok"],
-        "failed": outcomes["fail"],
+        "failed": outcomes[GAVE_UP],
         "unanswered": outcomes["open"],
         "availability": round(outcomes["ok"] / counted, 6) if counted else None,
         "latency": latency_figures(latencies),

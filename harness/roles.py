@@ -19,8 +19,9 @@ Rendering rules (docs/roles.md):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 OptionType = Literal["duration", "int", "float", "str", "bool"]
 
@@ -50,6 +51,32 @@ OPTION_TYPES: dict[str, OptionType] = {
 
 
 @dataclass(frozen=True)
+class GiveUp:
+    """How long a client may hold one request before it must give up.
+
+    ``sends`` attempts, each waiting up to ``wait`` seconds for its reply, with
+    ``pause`` seconds between two attempts (Binary Star's settle delay). The
+    checkers judge ``bounded_give_up`` and the default deadlines of
+    ``every_request_answered`` by this, so it must say what the role's code
+    does, option defaults included.
+    """
+
+    sends: int
+    wait: float  # s per attempt
+    pause: float = 0.0  # s between attempts
+
+    @property
+    def total(self) -> float:
+        """Seconds from the first send to giving up."""
+        return self.sends * self.wait + max(0, self.sends - 1) * self.pause
+
+
+# A role's give-up budget from its node's options (durations in ms, as scenarios
+# resolve them) and the number of nodes it connects to; None = it never gives up.
+BudgetFn = Callable[[Mapping[str, Any], int], "GiveUp | None"]
+
+
+@dataclass(frozen=True)
 class Role:
     """One runnable role: ``python -m {module}`` plus its wiring."""
 
@@ -61,6 +88,11 @@ class Role:
     options: frozenset[str] = field(default_factory=frozenset)
     data_dir: bool = False
     summary: str = ""
+    give_up: BudgetFn | None = None  # clients with a retry budget (see GiveUp)
+
+    def budget(self, options: Mapping[str, Any], connects: int = 1) -> GiveUp | None:
+        """This role's give-up budget for a node with ``options``, or None."""
+        return None if self.give_up is None else self.give_up(options, connects)
 
     @property
     def command(self) -> list[str]:
@@ -68,6 +100,35 @@ class Role:
 
 
 _CLIENT = frozenset({"timeout", "retries", "requests", "rate", "verbose"})
+
+
+def _number(options: Mapping[str, Any], name: str, default: float) -> float:
+    value = options.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return float(default)
+    return float(value)
+
+
+def _sends_each_wait(timeout_ms: float, retries: int, *, per_server: bool = False) -> BudgetFn:
+    """``retries`` sends in total, each waiting ``timeout``; with ``per_server``
+    at least one send per connected server (Freelance model 1)."""
+
+    def budget(options: Mapping[str, Any], connects: int) -> GiveUp:
+        sends = max(1, int(_number(options, "retries", retries)))
+        if per_server:
+            sends = max(sends, connects)
+        return GiveUp(sends=sends, wait=_number(options, "timeout", timeout_ms) / 1000.0)
+
+    return budget
+
+
+def _binary_star_budget(options: Mapping[str, Any], connects: int) -> GiveUp | None:
+    """Attempts alternate servers with a settle pause between them; 0 = no limit."""
+    sends = int(_number(options, "retries", 1000))
+    if sends < 1:
+        return None
+    return GiveUp(sends=sends, wait=_number(options, "timeout", 1000) / 1000.0,
+                  pause=_number(options, "settle", 2000) / 1000.0)
 
 
 def _role(name: str, kind: Literal["client", "server"], **kw: object) -> Role:
@@ -83,7 +144,8 @@ ROLES: dict[str, Role] = {
         _role("lazy_pirate.server", "server", binds=("frontend",),
               options=frozenset({"work", "verbose"}), summary="REP echo server"),
         _role("lazy_pirate.client", "client", options=_CLIENT,
-              summary="REQ client: timeout, close-and-reopen, retries"),
+              summary="REQ client: timeout, close-and-reopen, retries",
+              give_up=_sends_each_wait(2500, 3)),
         _role("simple_pirate.queue", "server", binds=("frontend", "backend"),
               options=frozenset({"verbose"}), summary="ROUTER/ROUTER LRU queue"),
         _role("simple_pirate.worker", "server", connect_port="backend",
@@ -103,11 +165,12 @@ ROLES: dict[str, Role] = {
                                  "verbose"}),
               summary="MDP worker (echo)"),
         _role("majordomo.client", "client", options=_CLIENT | {"service"},
-              summary="synchronous MDP client with retries"),
+              summary="synchronous MDP client with retries", give_up=_sends_each_wait(2500, 3)),
         _role("majordomo.mmi_probe", "client", options=_CLIENT | {"service"},
-              summary="asks mmi.service about --service; emits mmi events"),
+              summary="asks mmi.service about --service; emits mmi events",
+              give_up=_sends_each_wait(1000, 3)),
         _role("majordomo.async_client", "client", options=_CLIENT | {"service", "window"},
-              summary="pipelined MDP client (DEALER)"),
+              summary="pipelined MDP client (DEALER)", give_up=_sends_each_wait(2500, 3)),
         _role("titanic.service", "server",
               options=frozenset({"heartbeat", "liveness", "reconnect", "dispatch_timeout",
                                  "fsync", "verbose"}),
@@ -118,25 +181,34 @@ ROLES: dict[str, Role] = {
               options=frozenset({"primary", "backup", "heartbeat", "verbose"}),
               summary="Binary Star echo server (--primary|--backup)"),
         _role("binary_star.client", "client", options=_CLIENT | {"settle"},
-              summary="Binary Star client: primary first, then backup"),
+              summary="Binary Star client: primary first, then backup",
+              give_up=_binary_star_budget),
         _role("freelance.server1", "server", binds=("frontend",),
               options=frozenset({"work", "verbose"}), summary="Freelance model 1 REP echo"),
         _role("freelance.client1", "client", options=_CLIENT,
-              summary="Freelance model 1: REQ, retry then fail over"),
+              summary="Freelance model 1: REQ, retry then fail over",
+              give_up=_sends_each_wait(1000, 3, per_server=True)),
         _role("freelance.server2", "server", binds=("frontend",),
               options=frozenset({"work", "verbose"}), summary="Freelance model 2 REP [seq|OK]"),
         _role("freelance.client2", "client", options=_CLIENT,
-              summary="Freelance model 2: DEALER shotgun"),
+              summary="Freelance model 2: DEALER shotgun (retries = rounds)",
+              give_up=_sends_each_wait(2500, 1)),
         _role("freelance.server3", "server", binds=("frontend",),
               options=frozenset({"work", "verbose"}), summary="FLP ROUTER server"),
         _role("freelance.client3", "client", options=_CLIENT | {"ping", "ttl"},
-              summary="FLP ROUTER client with agent thread"),
+              summary="FLP ROUTER client with agent thread", give_up=_sends_each_wait(1000, 3)),
     ]
 }
 
 
 def get_role(name: str) -> Role | None:
     return ROLES.get(name)
+
+
+def give_up_budget(role: str, options: Mapping[str, Any], connects: int = 1) -> GiveUp | None:
+    """The give-up budget of a node of ``role`` (None: unknown role, or it never gives up)."""
+    found = ROLES.get(role)
+    return None if found is None else found.budget(options, connects)
 
 
 def flag_for(option: str) -> str:

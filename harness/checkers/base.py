@@ -14,8 +14,16 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from harness.history import Event
+
+__all__ = ["MAX_VIOLATIONS", "CheckContext", "CheckResult", "Checker", "Event", "NodeFacts",
+           "Verdict"]
+
 Verdict = Literal["ok", "violated", "unknown"]
-Event = dict[str, Any]
+
+# The one cap on evidence: a result keeps (and report.json shows) at most this
+# many violations; ``violation_count`` is always the true total.
+MAX_VIOLATIONS = 100
 
 
 @dataclass(frozen=True)
@@ -62,14 +70,21 @@ class CheckResult:
     violations: list[dict[str, Any]] = field(default_factory=list)
     message: str = ""
     figures: dict[str, Any] = field(default_factory=dict)
+    # every violation found, counted past the cap (None: len(violations))
+    violation_count: int | None = None
+
+    @property
+    def total_violations(self) -> int:
+        count = self.violation_count
+        return len(self.violations) if count is None else max(count, len(self.violations))
 
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "verdict": self.verdict,
             "message": self.message,
-            "violations": self.violations[:100],
-            "violation_count": len(self.violations),
+            "violations": self.violations[:MAX_VIOLATIONS],
+            "violation_count": self.total_violations,
             "figures": self.figures,
         }
 

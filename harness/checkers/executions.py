@@ -14,7 +14,7 @@ from collections import defaultdict
 from typing import Any
 
 from harness.checkers.base import CheckContext, CheckResult, Event
-from harness.checkers.verdicts import MAX_VIOLATIONS, decide, violation
+from harness.checkers.verdicts import Violations, decide
 
 
 def _executions(history: list[Event]) -> dict[str, list[Event]]:
@@ -45,15 +45,11 @@ def no_duplicate_execution(
     """
     name = "no_duplicate_execution"
     runs = _executions(history)
-    violations = [
-        violation(
-            f"{op!r} executed {len(events)} times (max {max}) by "
-            f"{', '.join(sorted({str(e.get('node')) for e in events}))}",
-            *events,
-        )
-        for op, events in runs.items()
-        if len(events) > max
-    ][:MAX_VIOLATIONS]
+    violations = Violations()
+    for op, events in runs.items():
+        if len(events) > max:
+            violations.add(f"{op!r} executed {len(events)} times (max {max}) by "
+                           f"{', '.join(sorted({str(e.get('node')) for e in events}))}", *events)
     return decide(
         name,
         violations,

@@ -12,137 +12,138 @@ cannot hide whom clients heard from.
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
-from typing import Any
+from itertools import combinations
 
 from harness.checkers.base import CheckContext, CheckResult, Event
-from harness.checkers.liveness import retry_budget
+from harness.checkers.rules import ServedReply, served_replies, unresolved_at
 from harness.checkers.timeline import (
     Interval,
     active_intervals,
     contains,
+    covers,
+    horizon,
+    intersects,
     is_apply,
     named_nodes,
     overlap,
     run_end,
+    strictly_inside,
     targets,
 )
-from harness.checkers.verdicts import MAX_VIOLATIONS, decide, seconds, violation
+from harness.checkers.verdicts import Violations, decide, seconds
 from harness.history import Operation, operations
 
 # Faults after which another server must take over.
 FAILOVER_FAULTS = frozenset({"kill", "stop", "pause", "restart"})
 
 
-@dataclass(frozen=True)
-class ServedReply:
-    """An accepted reply and the window in which its server must have answered."""
-
-    start: float  # the answering attempt was sent no earlier than this
-    end: float  # the ok
-    server: str  # node that answered
-    ok: Event
-
-
-def served_replies(history: list[Event], ctx: CheckContext) -> list[ServedReply]:
-    """Every ``ok`` whose ``server`` endpoint maps to a node, with its answer window.
-
-    The server answered during the attempt that got the reply: after the op's
-    last ``retry`` before the ok (or its invoke), and, since an attempt waits
-    at most one timeout, no earlier than the client's ``timeout`` before the
-    ok when that option is known. Sorted by start.
-    """
-    served: list[ServedReply] = []
-    for op in operations(history).values():
-        if op.invoke is None or not op.oks:
-            continue
-        ok = op.oks[0]
-        owner = ctx.endpoint_owner.get(str(ok.get("server")))
-        if owner is None:
-            continue
-        start = op.invoke["t"]
-        for retry in op.retries:
-            if retry["t"] <= ok["t"]:
-                start = max(start, retry["t"])
-        budget = retry_budget(ctx, op.node)
-        if budget is not None:
-            start = max(start, ok["t"] - budget[0])
-        served.append(ServedReply(start, ok["t"], owner, ok))
-    served.sort(key=lambda s: s.start)
-    return served
+def _opening_state(history: list[Event], node: str, t: float) -> Event | None:
+    """The ``state: ACTIVE`` event of ``node`` that opened its ACTIVE interval at ``t``."""
+    for event in history:
+        if (event.get("type") == "state" and event.get("node") == node
+                and event["t"] == t and event.get("state") == "ACTIVE"):
+            return event
+    return None
 
 
-def _state_overlaps(
-    intervals: dict[str, list[Interval]],
-) -> list[tuple[str, str, Interval]]:
-    nodes = sorted(intervals)
-    found: list[tuple[str, str, Interval]] = []
-    for i, first in enumerate(nodes):
-        for second in nodes[i + 1:]:
-            for a in intervals[first]:
-                for b in intervals[second]:
-                    common = overlap(a, b)
-                    if common is not None:
-                        found.append((first, second, common))
-    return found
+def _pair(ctx: CheckContext, intervals: dict[str, list[Interval]],
+          served: list[ServedReply]) -> set[str]:
+    """The servers the contract is about: those clients connect to, those that
+    emitted states, and those clients heard from."""
+    pair = set(intervals) | {r.server for r in served}
+    for facts in ctx.clients():
+        pair |= {t for t in facts.connects
+                 if t in ctx.nodes and ctx.nodes[t].kind == "server"}
+    return pair
 
 
-def _reply_overlaps(served: list[ServedReply]) -> list[tuple[ServedReply, ServedReply]]:
-    """Pairs of replies from different servers whose answer windows overlap."""
-    found: list[tuple[ServedReply, ServedReply]] = []
-    running: list[ServedReply] = []
-    for reply in served:
-        running = [r for r in running if r.end > reply.start]
-        for other in running:
-            if other.server != reply.server and reply.start < min(other.end, reply.end):
-                found.append((other, reply))
-                if len(found) >= MAX_VIOLATIONS:
-                    return found
-        running.append(reply)
-    return found
+def _served_instants(history: list[Event], pair: set[str]) -> list[Event]:
+    """``handled`` events of the pair's servers: the exact moment each answered."""
+    return [e for e in history if e.get("type") == "handled" and e.get("node") in pair]
 
 
 def at_most_one_active(history: list[Event], ctx: CheckContext) -> CheckResult:
-    """Never two servers ACTIVE, or answering clients, at overlapping times.
+    """Never two servers ACTIVE, and no server answering while another is ACTIVE.
 
-    (a) ``state`` events: ACTIVE intervals (see ``timeline.active_intervals``;
-    a paused node stays ACTIVE) of two servers overlap. (b) replies: two oks
-    answered by different servers have overlapping answer windows (see
-    :func:`served_replies`). Unknown with no state event and no mapped ok.
+    Evidence of a split brain, each flagged: (a) two servers' ACTIVE intervals
+    overlap (from ``state`` events; a server is ACTIVE until its next state
+    or until its process is gone, a paused one included); (b) a server
+    answered while another was ACTIVE: a ``handled`` event strictly inside
+    the other's ACTIVE interval, or an accepted reply whose whole answer
+    window (``rules.served_replies``) lies inside it; (c) a server that emits
+    states answered while not ACTIVE by its own states. Overlapping answer
+    windows alone prove nothing (a reply may be delivered long after it was
+    sent). Unknown when nothing was seen, or when a server of the pair (the
+    servers clients connect to, emit states or are answered by) never
+    emitted a state: it may have been ACTIVE unseen.
     """
     name = "at_most_one_active"
-    end = run_end(history, ctx)
-    intervals = active_intervals(history, end)
+    intervals = active_intervals(history, horizon(history, ctx))
     served = served_replies(history, ctx)
-    violations: list[dict[str, Any]] = []
-    state_overlaps = _state_overlaps(intervals)
-    for first, second, (start, stop) in state_overlaps[:MAX_VIOLATIONS]:
-        violations.append(violation(
-            f"{first} and {second} both ACTIVE from {start:.3f} to {stop:.3f}",
-            nodes=[first, second], overlap=[start, stop],
-        ))
-    reply_overlaps = _reply_overlaps(served)
-    for a, b in reply_overlaps[: MAX_VIOLATIONS - len(violations)]:
-        violations.append(violation(
-            f"{a.server} and {b.server} both answered between "
-            f"{max(a.start, b.start):.3f} and {min(a.end, b.end):.3f}",
-            a.ok, b.ok, nodes=[a.server, b.server],
-            overlap=[max(a.start, b.start), min(a.end, b.end)],
-        ))
+    pair = _pair(ctx, intervals, served)
+    violations = Violations()
+    state_overlaps = 0
+    for first, second in combinations(sorted(intervals), 2):
+        for a in intervals[first]:
+            for b in intervals[second]:
+                common = overlap(a, b)
+                if common is None:
+                    continue
+                state_overlaps += 1
+                violations.add(
+                    f"{first} and {second} both ACTIVE from {common[0]:.3f} to {common[1]:.3f}",
+                    _opening_state(history, first, a[0]), _opening_state(history, second, b[0]),
+                    nodes=[first, second], overlap=[common[0], common[1]],
+                )
+    while_other = while_not = 0
+    for event in _served_instants(history, pair):
+        node, t = str(event.get("node")), event["t"]
+        for other, spans in sorted(intervals.items()):
+            if other != node and strictly_inside(spans, t):
+                while_other += 1
+                violations.add(f"{node} handled {event.get('op')!r} at {t:.3f} while {other} "
+                               f"was ACTIVE", event, nodes=[node, other], overlap=[t, t])
+        if node in intervals and not contains(intervals[node], t):
+            while_not += 1
+            violations.add(f"{node} handled {event.get('op')!r} at {t:.3f} while not ACTIVE",
+                           event, nodes=[node], overlap=[t, t])
+    for reply in served:
+        for other, spans in sorted(intervals.items()):
+            if other != reply.server and covers(spans, reply.start, reply.end):
+                while_other += 1
+                violations.add(
+                    f"{reply.server} answered {reply.ok.get('op')!r} between {reply.start:.3f} "
+                    f"and {reply.end:.3f} while {other} was ACTIVE throughout",
+                    reply.ok, nodes=[reply.server, other], overlap=[reply.start, reply.end])
+        own = intervals.get(reply.server)
+        if own is not None and not intersects(own, reply.start, reply.end):
+            while_not += 1
+            violations.add(
+                f"{reply.server} answered {reply.ok.get('op')!r} between {reply.start:.3f} and "
+                f"{reply.end:.3f} while not ACTIVE", reply.ok, nodes=[reply.server],
+                overlap=[reply.start, reply.end])
+    silent = sorted(pair - set(intervals))
     figures = {
         "active_intervals": {n: [[round(s, 6), round(e, 6)] for s, e in iv]
                              for n, iv in intervals.items()},
-        "state_overlaps": len(state_overlaps),
-        "reply_overlaps": len(reply_overlaps),
+        "state_overlaps": state_overlaps,
+        "answers_while_other_active": while_other,
+        "answers_while_not_active": while_not,
         "replies_by_server": _count_by_server(served),
+        "silent_servers": silent,
     }
+    if silent:
+        unknown = (f"{', '.join(silent)} emitted no state event: it may have been ACTIVE "
+                   "without anyone seeing it")
+    else:
+        unknown = "no state event and no ok that names a known server"
     return decide(
         name,
         violations,
-        decided=bool(intervals) or bool(served),
+        decided=bool(intervals) and not silent,
         figures=figures,
         ok_message="never more than one server active or answering",
-        unknown_message="no state event and no ok that names a known server",
+        unknown_message=unknown,
     )
 
 
@@ -172,11 +173,7 @@ def _demand(ops: list[Operation], t: float, until: float) -> bool:
     for op in ops:
         if op.invoke is None:
             continue
-        invoked_at = op.invoke["t"]
-        if t <= invoked_at <= until:
-            return True
-        resolved = [e["t"] for e in op.oks + op.fails]
-        if invoked_at < t and (not resolved or min(resolved) > t):
+        if t <= op.invoke["t"] <= until or unresolved_at(op, t):
             return True
     return False
 
@@ -223,12 +220,12 @@ def failover_within(
     """
     name = "failover_within"
     end = run_end(history, ctx)
-    intervals = active_intervals(history, end)
+    intervals = active_intervals(history, horizon(history, ctx))
     served = served_replies(history, ctx)
     ops = list(operations(history).values())
     times: list[float] = []
     undecided = recovered = 0
-    violations: list[dict[str, Any]] = []
+    violations = Violations()
     for fault in history:
         if (fault.get("type") != "fault" or not is_apply(fault)
                 or fault.get("fault") not in FAILOVER_FAULTS):
@@ -256,16 +253,16 @@ def failover_within(
             elif end < t + within or not _demand(ops, t, t + within):
                 undecided += 1
             else:
-                violations.append(violation(
+                violations.add(
                     f"no reply from a server other than {target} within {seconds(within)} "
                     f"of its {fault.get('fault')} at {t:.3f}",
                     fault,
-                ))
+                )
     figures = {
         "failover_times_s": [round(x, 6) for x in times],
         "median_s": round(statistics.median(times), 6) if times else None,
         "max_s": round(max(times), 6) if times else None,
-        "faults_checked": len(times) + len(violations),
+        "faults_checked": len(times) + violations.total,
         "undecided": undecided,
         "recovered": recovered,
     }

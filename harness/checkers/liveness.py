@@ -3,10 +3,13 @@
 Safety (no wrong reply) is cheap to keep by never answering; these two
 contracts catch that. ``every_request_answered`` is the pattern's promise
 to the caller: every request gets its reply, at the latest some time after
-the last fault healed. ``bounded_give_up`` is the weaker promise of a
-client with a retry budget (Lazy Pirate's LP2, Majordomo's MD5): when it
-cannot get a reply it says so within retries x timeout instead of hanging,
-and it never sends a request more than ``retries`` times.
+the faults that hit it healed. ``bounded_give_up`` is the weaker promise of
+a client with a retry budget (Lazy Pirate's LP2, Majordomo's MD5): whatever
+happens it answers or gives up within its budget instead of hanging, and it
+never sends a request more often than the budget allows.
+
+Deadlines, orphans and "too short to decide" are the shared rules of
+:mod:`harness.checkers.rules`; docs/contracts.md states them in full.
 """
 
 from __future__ import annotations
@@ -14,185 +17,170 @@ from __future__ import annotations
 from typing import Any
 
 from harness.checkers.base import CheckContext, CheckResult, Event
-from harness.checkers.timeline import killed_by_nemesis, last_heal, run_end
-from harness.checkers.verdicts import MAX_VIOLATIONS, decide, seconds, violation
+from harness.checkers.rules import (
+    budget,
+    due_time,
+    give_up_bound,
+    nemesis_deaths,
+    orphaning_kill,
+    paused_extension,
+    paused_spans,
+    resolve_bound,
+    too_short,
+)
+from harness.checkers.timeline import fault_windows, heal_time, run_end
+from harness.checkers.verdicts import Violations, decide, seconds
 from harness.history import Operation, operations
 
-DEFAULT_GRACE = 5.0  # s, when no client declares timeout and retries
-GRACE_MARGIN = 0.5  # s of scheduling slack added to a client's own give-up time
-BOUND_MARGIN = 0.2  # s added to every give-up bound (process and poll overheads)
 
+def _gave_up_in_run(op: Operation, end: float) -> Event | None:
+    """The op's give-up, if its client wrote one during the run before any ok.
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def retry_budget(ctx: CheckContext, node: str | None) -> tuple[float, int] | None:
-    """(time per attempt in s, sends in total) of a client, when it declares both.
-
-    A client with a ``settle`` option (Binary Star) waits that long before each
-    switch of server, so an attempt costs timeout + settle (one settle too many
-    for the last attempt: a slightly generous bound, never a false alarm).
+    A give-up written after the run end comes from the harness stopping the
+    client, and is judged like an op still open at the end.
     """
-    facts = ctx.nodes.get(node or "")
-    if facts is None:
-        return None
-    timeout_ms = _number(facts.options.get("timeout"))
-    retries = _number(facts.options.get("retries"))
-    if timeout_ms is None or retries is None or timeout_ms <= 0 or retries < 1:
-        return None
-    settle_ms = _number(facts.options.get("settle")) or 0.0
-    return (timeout_ms + max(0.0, settle_ms)) / 1000.0, int(retries)
-
-
-def default_grace(ctx: CheckContext) -> float:
-    """How long an op may stay open at the end by default: the longest client
-    give-up time (timeout x retries) plus a small margin, or 5 s if none is known."""
-    give_ups = [
-        timeout * retries
-        for facts in ctx.clients()
-        if (budget := retry_budget(ctx, facts.name)) is not None
-        for timeout, retries in [budget]
-    ]
-    return max(give_ups) + GRACE_MARGIN if give_ups else DEFAULT_GRACE
-
-
-def orphaned(op: Operation, deaths: dict[str, list[float]]) -> bool:
-    """An op with no ok and no fail whose client the nemesis killed after invoking it:
-    nobody is waiting for that reply any more, so it is neither lost nor hung."""
-    if op.oks or op.fails or op.invoke is None:
-        return False
-    return any(t >= op.invoke["t"] for t in deaths.get(str(op.node), ()))
+    for event in op.gave_ups:
+        if event["t"] <= end and not any(ok["t"] <= event["t"] for ok in op.oks):
+            return event
+    return None
 
 
 def every_request_answered(
     history: list[Event], ctx: CheckContext, *, within: float | None = None
 ) -> CheckResult:
-    """Every invoked op gets an ``ok``; a ``fail`` is a violation.
+    """Every invoked op gets an ``ok`` by its deadline; a give-up is a violation.
 
-    An op still open when the run ends is a violation once it is overdue.
-    Without ``within`` an op is overdue ``default_grace`` after its invoke.
-    With ``within`` an op's deadline is ``max(invoke, last heal) + within``,
-    where the last heal is the last ``fault`` event of the run (see
-    :func:`timeline.last_heal`), and an ``ok`` after that deadline is a
-    violation too. A ``fail`` after the run end (the harness stopping the
-    client) is judged like an open op. An open op whose client the nemesis
-    killed (kill, stop or restart fault) after invoking it is *orphaned*:
-    counted, not flagged. Unknown when no op was answered and none is overdue.
+    An op's bound is ``within`` when given, else its own client's give-up
+    bound (or 5 s for a client that never gives up); its deadline is that
+    bound after its invoke, pushed back to the bound after the end of every
+    fault that began before it was due (``rules.due_time``). Flags: a give-up
+    during the run (even one followed by an ok), an op still open at the end
+    after its deadline, and with ``within`` an ok after its deadline. An op
+    whose own client the nemesis killed before its deadline is orphaned, not
+    flagged. Unknown when nothing was judged, or when an op is still open at
+    the end and the run stopped less than its bound after the last fault
+    healed (the recovery was never observed).
     """
     name = "every_request_answered"
     end = run_end(history, ctx)
-    heal = last_heal(history, ctx) if within is not None else None
-    grace = within if within is not None else default_grace(ctx)
-    violations: list[dict] = []
-    deaths = killed_by_nemesis(history)
-    counts = {"invoked": 0, "answered": 0, "failed": 0, "open": 0, "open_not_due": 0, "late": 0,
-              "orphaned": 0}
-
-    def flag(why: str, *events: Event | None) -> None:
-        if len(violations) < MAX_VIOLATIONS:
-            violations.append(violation(why, *events))
-
-    def deadline(invoked_at: float) -> float:
-        if within is None:
-            return invoked_at + grace
-        return max(invoked_at, heal if heal is not None else invoked_at) + within
+    windows = fault_windows(history, ctx)
+    heal = heal_time(windows)
+    deaths = nemesis_deaths(history)
+    violations = Violations()
+    counts = {"invoked": 0, "answered": 0, "failed": 0, "open": 0, "open_not_due": 0,
+              "late": 0, "orphaned": 0, "undecidable": 0}
+    bounds: dict[str, float] = {}
 
     for op in operations(history).values():
         if op.invoke is None:
             continue
         counts["invoked"] += 1
+        bound = within if within is not None else resolve_bound(ctx, op.node)
+        bounds[str(op.node)] = round(bound, 3)
         invoked_at = op.invoke["t"]
-        due = deadline(invoked_at)
-        if op.oks:
+        due = due_time(invoked_at, bound, windows)
+        gave_up = _gave_up_in_run(op, end)
+        if gave_up is not None:
+            counts["failed"] += 1
+            violations.add(f"{op.op!r} given up by {op.node} at {gave_up['t']:.3f}: "
+                           f"{gave_up.get('reason', '')}", op.invoke, gave_up)
+        elif op.oks:
             counts["answered"] += 1
             ok = op.oks[0]
             if within is not None and ok["t"] > due:
                 counts["late"] += 1
-                flag(f"{op.op!r} answered {seconds(ok['t'] - due)} after its deadline "
-                     f"{due:.3f}", op.invoke, ok)
-        elif op.fails and op.fails[0]["t"] <= end:
-            counts["failed"] += 1
-            flag(f"{op.op!r} given up by {op.node}: {op.fails[0].get('reason', '')}",
-                 op.invoke, op.fails[0])
-        elif orphaned(op, deaths):
+                violations.add(f"{op.op!r} answered {seconds(ok['t'] - due)} after its "
+                               f"deadline {due:.3f}", op.invoke, ok)
+        elif orphaning_kill(op.node, invoked_at, due, deaths) is not None:
             counts["orphaned"] += 1
         elif end > due:
             counts["open"] += 1
-            flag(f"{op.op!r} invoked at {invoked_at:.3f} still unanswered at the end "
-                 f"{end:.3f} (due {due:.3f})", op.invoke)
+            violations.add(f"{op.op!r} invoked at {invoked_at:.3f} still unanswered at the "
+                           f"end {end:.3f} (due {due:.3f})", op.invoke)
         else:
             counts["open_not_due"] += 1
+            if too_short(end, heal, bound):
+                counts["undecidable"] += 1
 
     figures: dict[str, Any] = dict(counts)
-    figures.update({"last_heal": heal, "grace_s": grace, "end": end})
+    figures.update({"last_heal": heal, "end": end, "bound_s": bounds})
+    judged = counts["answered"] + counts["failed"] + counts["open"]
+    if counts["undecidable"]:
+        needed = max(bounds.values(), default=0.0)
+        unknown = (f"the run ended {seconds(end - (heal or 0.0))} after the last fault healed, "
+                   f"with {counts['undecidable']} request(s) still open: a hang after the "
+                   f"faults cannot be told from a request in flight (needs {seconds(needed)})")
+    else:
+        unknown = "no request was answered and none is overdue: nothing was tested"
     return decide(
         name,
         violations,
-        decided=counts["answered"] > 0,
+        decided=judged > 0 and counts["undecidable"] == 0,
         figures=figures,
         ok_message=f"all {counts['answered']} due requests answered",
-        unknown_message="no request was answered and none is overdue: nothing was tested",
+        unknown_message=unknown,
     )
 
 
 def bounded_give_up(
     history: list[Event], ctx: CheckContext, *, slack: float = 0.5
 ) -> CheckResult:
-    """A client gives up within retries x timeout x (1 + slack) + 0.2 s, and never hangs.
+    """A client answers or gives up within its budget x (1 + slack) + 0.2 s, never hangs.
 
-    For each op of a client whose options declare ``timeout`` and ``retries``:
-    its ``fail`` must come within that bound of its invoke; an op with neither
-    ok nor fail must not be older than the bound at the end; and it may not be
-    sent more than ``retries`` times (from ``retry`` events). Orphaned ops
-    (the client was killed by a fault meanwhile) are not hangs. Ops of clients
-    without both options are not checked (listed in the figures). Unknown
-    when no op of a checkable client was invoked.
+    The budget is what the client's role declares (``harness.roles``: sends,
+    wait per attempt, pause between attempts, from its options). For each op
+    of such a client: its first ok or give-up must come within the bound of
+    its invoke (time the client itself was paused is not counted); an op
+    with neither must not be older than the bound at the end; and it may not
+    be sent more often than the budget's sends (from ``retry`` events). Ops
+    orphaned before their bound (the nemesis killed the client) are not
+    hangs. Ops of clients with no budget are not checked (listed in the
+    figures). Unknown when no op of a checkable client was judged.
     """
     name = "bounded_give_up"
     end = run_end(history, ctx)
-    violations: list[dict] = []
-    checked = 0
+    violations = Violations()
+    checked = not_due = orphans = 0
     unchecked: set[str] = set()
     give_up_times: list[float] = []
     bounds: dict[str, float] = {}
-    deaths = killed_by_nemesis(history)
-    orphans = 0
-
-    def flag(why: str, *events: Event | None) -> None:
-        if len(violations) < MAX_VIOLATIONS:
-            violations.append(violation(why, *events))
+    deaths = nemesis_deaths(history)
+    frozen = paused_spans(history)
 
     for op in operations(history).values():
         if op.invoke is None:
             continue
-        budget = retry_budget(ctx, op.node)
-        if budget is None:
+        bound = give_up_bound(ctx, op.node, slack)
+        sends = budget(ctx, op.node)
+        if bound is None or sends is None:
             unchecked.add(str(op.node))
             continue
-        timeout, retries = budget
-        bound = retries * timeout * (1.0 + slack) + BOUND_MARGIN
         bounds[str(op.node)] = round(bound, 3)
-        checked += 1
         invoked_at = op.invoke["t"]
-        if op.attempts > retries:
-            flag(f"{op.op!r} sent {op.attempts} times, retries is {retries}",
-                 op.invoke, *op.retries)
-        if op.oks:
-            continue
-        if op.fails:
-            took = op.fails[0]["t"] - invoked_at
-            give_up_times.append(took)
-            if took > bound:
-                flag(f"{op.op!r} given up after {seconds(took)}, bound {seconds(bound)}",
-                     op.invoke, op.fails[0])
-        elif orphaned(op, deaths):
+        deadline = paused_extension(frozen, op.node, invoked_at, invoked_at + bound)
+        if op.attempts > sends.sends:
+            violations.add(f"{op.op!r} sent {op.attempts} times, its budget is {sends.sends}",
+                           op.invoke, *op.retries)
+        resolutions = op.oks + [g for g in op.gave_ups if g["t"] <= end]
+        first = min(resolutions, key=lambda e: e["t"], default=None)
+        if first is not None:
+            checked += 1
+            took = first["t"] - invoked_at
+            gave_up = first in op.gave_ups
+            if gave_up:
+                give_up_times.append(took)
+            if first["t"] > deadline:
+                what = "given up" if gave_up else "answered"
+                violations.add(f"{op.op!r} {what} after {seconds(took)}, bound {seconds(bound)}",
+                               op.invoke, first)
+        elif orphaning_kill(op.node, invoked_at, deadline, deaths) is not None:
             orphans += 1
-        elif end - invoked_at > bound:
-            flag(f"{op.op!r} still waiting at the end after {seconds(end - invoked_at)}, "
-                 f"bound {seconds(bound)}", op.invoke)
+        elif end > deadline:
+            checked += 1
+            violations.add(f"{op.op!r} still waiting at the end after "
+                           f"{seconds(end - invoked_at)}, bound {seconds(bound)}", op.invoke)
+        else:
+            not_due += 1
 
     figures: dict[str, Any] = {
         "checked": checked,
@@ -201,6 +189,7 @@ def bounded_give_up(
         "bounds_s": bounds,
         "unchecked_clients": sorted(unchecked),
         "orphaned": orphans,
+        "open_not_due": not_due,
     }
     return decide(
         name,
@@ -208,6 +197,6 @@ def bounded_give_up(
         decided=checked > 0,
         figures=figures,
         ok_message=f"{checked} requests resolved or given up within their bound",
-        unknown_message="no request of a client with both timeout and retries"
+        unknown_message="no request of a client with a give-up budget was judged"
         + (f" (unchecked: {', '.join(sorted(unchecked))})" if unchecked else ""),
     )

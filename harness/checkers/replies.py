@@ -11,7 +11,8 @@ exactly what a resend-after-timeout design gets wrong, so each is flagged.
 from __future__ import annotations
 
 from harness.checkers.base import CheckContext, CheckResult, Event
-from harness.checkers.verdicts import MAX_VIOLATIONS, decide, violation
+from harness.checkers.verdicts import Violations, decide
+from harness.history import GAVE_UP_TYPES
 
 
 def replies_match_requests(history: list[Event], ctx: CheckContext) -> CheckResult:
@@ -19,8 +20,11 @@ def replies_match_requests(history: list[Event], ctx: CheckContext) -> CheckResu
 
     The right reply is the invoke's ``expect`` if present, else its ``body``.
     Flags: an ok for an op never invoked, an ok before its invoke, an ok on
-    another node than the invoke, a second ok for the same invoke, and an ok
-    whose reply differs. Unknown when no ok was recorded (nothing was tested).
+    another node than the invoke, a second ok for the same invoke, an ok
+    after the client gave up on that invoke (``gave_up``/``fail``: it told
+    its caller there was no answer), and an ok whose reply differs. Unknown
+    when no ok could be checked against an expected reply (none recorded, or
+    none whose invoke gives ``expect`` or ``body``): nothing was tested.
     """
     name = "replies_match_requests"
     all_invoked = {
@@ -28,18 +32,21 @@ def replies_match_requests(history: list[Event], ctx: CheckContext) -> CheckResu
     }
     invoked: dict[str, Event] = {}  # op -> latest invoke so far
     answered: dict[str, Event] = {}  # op -> the ok that answered the latest invoke
-    violations: list[dict] = []
-    checked = matched = duplicate_invokes = unverifiable = bad = 0
+    given_up: dict[str, Event] = {}  # op -> the give-up of the latest invoke
+    violations = Violations()
+    checked = matched = duplicate_invokes = unverifiable = 0
 
     def flag(why: str, *events: Event | None) -> None:
-        nonlocal bad
-        bad += 1
-        if len(violations) < MAX_VIOLATIONS:
-            violations.append(violation(why, *events))
+        violations.add(why, *events)
 
     for event in history:
         kind = event.get("type")
         op = event.get("op")
+        if kind in GAVE_UP_TYPES:
+            if (isinstance(op, str) and op in invoked and op not in answered
+                    and invoked[op].get("node") == event.get("node")):
+                given_up.setdefault(op, event)
+            continue
         if kind not in ("invoke", "ok"):
             continue
         if not isinstance(op, str):
@@ -51,6 +58,7 @@ def replies_match_requests(history: list[Event], ctx: CheckContext) -> CheckResu
             if op in invoked:
                 duplicate_invokes += 1
                 answered.pop(op, None)
+                given_up.pop(op, None)
             invoked[op] = event
             continue
         checked += 1
@@ -71,6 +79,10 @@ def replies_match_requests(history: list[Event], ctx: CheckContext) -> CheckResu
             flag(f"second ok for {op!r}", request, answered[op], event)
             continue
         answered[op] = event
+        if op in given_up:
+            flag(f"ok for {op!r} after {event.get('node')} gave up on it at "
+                 f"{given_up[op]['t']:.3f}", request, given_up[op], event)
+            continue
         expected = request.get("expect", request.get("body"))
         if expected is None:
             unverifiable += 1
@@ -84,7 +96,7 @@ def replies_match_requests(history: list[Event], ctx: CheckContext) -> CheckResu
     figures = {
         "oks": checked,
         "matched": matched,
-        "bad": bad,
+        "bad": violations.total,
         "unverifiable": unverifiable,
         "duplicate_invokes": duplicate_invokes,
         "refused": sum(1 for e in history if e.get("type") == "refused"),
@@ -92,8 +104,9 @@ def replies_match_requests(history: list[Event], ctx: CheckContext) -> CheckResu
     return decide(
         name,
         violations,
-        decided=checked > 0,
+        decided=matched > 0,
         figures=figures,
         ok_message=f"all {checked} accepted replies match their requests",
-        unknown_message="no ok event: no reply was accepted, nothing to check",
+        unknown_message="no ok event: no reply was accepted, nothing to check" if not checked
+        else f"none of the {checked} accepted replies has an expected reply to check",
     )

@@ -1,15 +1,25 @@
-"""What the harness's own events say about each node over time.
+"""What the harness's own events say about each node over time: facts, not rules.
 
-Several contracts need the same derived facts: when the run ended, when the
-nemesis last touched the system, when a node was alive, paused or cut off,
-and when a Binary Star server was ACTIVE. They live here once, as intervals
-``(start, end)`` in run seconds, so every checker reads the harness's
-``fault``/``lifecycle`` events the same way.
+Several contracts need the same derived facts: when the run ended, when each
+fault was in force, when a node's process existed, when it was paused, cut
+off or dying, and when a Binary Star server was ACTIVE. They live here once,
+as intervals ``(start, end)`` in run seconds, so every checker reads the
+harness's ``fault``/``lifecycle`` events the same way. The judgements built
+on these facts (deadlines, excuses, decidability) are in :mod:`rules`.
+
+Process lifetimes (the lead's decision 2): a node's process exists from the
+harness's ``lifecycle start`` to its ``lifecycle exit``, which the harness
+writes when the runtime reports the process gone. A ``stop`` (SIGTERM, up to
+seconds of grace) or a node's own ``fatal`` event does not end it; only the
+exit does. Fault events stand in for lifecycle events only for a node the
+history has no lifecycle event for (older histories, hand-made ones).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from harness.checkers.base import CheckContext, Event
@@ -18,10 +28,17 @@ Interval = tuple[float, float]
 
 # Node-level faults that end a process (restart = kill, then a new process).
 DEATH_FAULTS = frozenset({"kill", "stop", "restart"})
-# Faults that can leave a node unable to reach (or be reached by) its peers.
-CUTTING_FAULTS = frozenset(
-    {"partition", "disconnect", "timeout", "reset_peer", "limit_data", "slicer"}
-)
+# Faults on links. Each of them can delay or drop what crosses a link long
+# enough for a peer to give up on it (a 10 s latency toxic outlasts any
+# heartbeat expiry), so every one of them counts as impairing both ends.
+NETWORK_FAULTS = frozenset({
+    "partition", "disconnect", "timeout", "reset_peer", "limit_data", "slicer",
+    "latency", "bandwidth", "slow_close",
+})
+HEAL = "heal"
+# Longest a stopped process may take to exit after SIGTERM (the runtimes' stop
+# timeout): used only when its exit was never logged.
+STOP_GRACE = 5.0
 
 
 def run_end(history: Sequence[Event], ctx: CheckContext) -> float:
@@ -31,6 +48,13 @@ def run_end(history: Sequence[Event], ctx: CheckContext) -> float:
     if history:
         return max(e["t"] for e in history)
     return ctx.duration
+
+
+def horizon(history: Sequence[Event], ctx: CheckContext) -> float:
+    """Until when processes still running at the end lived: the run end or the
+    last event, whichever is later. Nodes go on working while the harness
+    stops clients and tears the run down, and what they do then is real."""
+    return max([run_end(history, ctx), *(e["t"] for e in history)])
 
 
 def fault_events(history: Iterable[Event]) -> list[Event]:
@@ -70,31 +94,106 @@ def targets(event: Event, node: str) -> bool:
     return node in named_nodes(target)
 
 
+def _fault_key(event: Event) -> str:
+    """What tells one fault from another of the same name: target and parameters
+    (stream, toxic attributes), so two ``timeout`` toxics on one link are two."""
+    return json.dumps([event.get("fault"), event.get("target"), event.get("stream"),
+                       event.get("params")], sort_keys=True, default=str)
+
+
+# Faults that are one action at one instant: nothing to revert.
+INSTANT_FAULTS = frozenset({HEAL, "start", "resume", "restart"})
+# Instant faults that end earlier faults still in force: a heal ends every
+# network fault; a resume ends a pause, a start a kill or stop, of its targets.
+_ENDED_BY = {HEAL: NETWORK_FAULTS, "resume": frozenset({"pause"}),
+             "start": frozenset({"kill", "stop"})}
+
+
+@dataclass(frozen=True)
+class FaultWindow:
+    """One fault: applied at ``start``, reverted at ``stop`` (None: never, in this run)."""
+
+    start: float
+    stop: float | None
+    event: Event  # the apply event (the evidence a violation can name)
+
+    @property
+    def name(self) -> str:
+        return str(self.event.get("fault"))
+
+    def until(self, otherwise: float) -> float:
+        """The end of the window, ``otherwise`` when the fault was never reverted."""
+        return self.stop if self.stop is not None else otherwise
+
+
+def fault_windows(history: Sequence[Event], ctx: CheckContext) -> list[FaultWindow]:
+    """Every fault the nemesis applied, with when it was reverted, sorted by start.
+
+    An apply is paired with the first later revert of the same fault (same
+    name, target and parameters); a ``heal`` ends every network fault still in
+    force, a ``resume`` the pauses of its targets, a ``start`` their kills and
+    stops. ``heal``, ``start``, ``resume`` and ``restart`` are instants (their
+    window ends where it starts). A fault never reverted (a ``kill`` with no
+    ``for:``, a toxic left in place) has ``stop`` None. A revert with no apply
+    before it is ignored. Without any fault event in the history, the resolved
+    schedule in ``ctx.faults`` is used (``at`` to ``until``).
+    """
+    faults = fault_events(history)
+    found: list[FaultWindow] = []
+    if not faults:
+        for fault in ctx.faults:
+            at, until = fault.get("at"), fault.get("until")
+            if isinstance(at, bool) or not isinstance(at, int | float):
+                continue
+            event = {"t": float(at), "node": "harness", "type": "fault", "phase": "apply",
+                     "fault": fault.get("fault"), "target": fault.get("target")}
+            stop = float(until) if isinstance(until, int | float) and until >= at else None
+            if fault.get("fault") in INSTANT_FAULTS:
+                stop = float(at)
+            found.append(FaultWindow(float(at), stop, event))
+        return sorted(found, key=lambda w: w.start)
+    open_faults: dict[str, list[Event]] = {}
+    for event in faults:
+        name = event.get("fault")
+        t = event["t"]
+        if is_apply(event):
+            ended = _ENDED_BY.get(str(name))
+            if ended is not None:
+                hit = named_nodes(event.get("target"))
+                for key in [k for k, v in open_faults.items() if v and v[0].get("fault") in ended
+                            and (name == HEAL or hit & named_nodes(v[0].get("target")))]:
+                    found.extend(FaultWindow(a["t"], t, a) for a in open_faults.pop(key))
+            if name in INSTANT_FAULTS:
+                found.append(FaultWindow(t, t, event))
+            else:
+                open_faults.setdefault(_fault_key(event), []).append(event)
+            continue
+        pending = open_faults.get(_fault_key(event))
+        if pending:
+            applied = pending.pop(0)
+            found.append(FaultWindow(applied["t"], t, applied))
+    for pending in open_faults.values():
+        found.extend(FaultWindow(a["t"], None, a) for a in pending)
+    return sorted(found, key=lambda w: w.start)
+
+
+def heal_time(windows: Sequence[FaultWindow]) -> float | None:
+    """The latest end of any fault window (a never-reverted fault ends where it began)."""
+    return max((w.until(w.start) for w in windows), default=None)
+
+
 def last_heal(history: Sequence[Event], ctx: CheckContext) -> float | None:
-    """When the nemesis last changed anything: the time of the last ``fault`` event.
+    """When the nemesis last changed anything: the latest end of a fault window.
 
     That is the last revert of a timed fault, the last ``heal``/``start``, or
     the apply of a fault that is never reverted (a kill with no later start:
-    from then on the system must cope without that node). Without fault
-    events the resolved schedule in ``ctx.faults`` is used (its last ``until``,
-    or ``at`` for a fault never reverted). None when there were no faults.
+    from then on the system must cope without that node). None without faults.
     """
-    faults = fault_events(history)
-    if faults:
-        return max(e["t"] for e in faults)
-    times: list[float] = []
-    for fault in ctx.faults:
-        until = fault.get("until")
-        at = fault.get("at")
-        if isinstance(until, int | float):
-            times.append(float(until))
-        elif isinstance(at, int | float):
-            times.append(float(at))
-    return max(times) if times else None
+    return heal_time(fault_windows(history, ctx))
 
 
 def killed_by_nemesis(history: Iterable[Event]) -> dict[str, list[float]]:
-    """node -> times a ``kill``/``stop``/``restart`` fault ended its process.
+    """node -> times a ``kill``/``stop``/``restart`` fault was applied to it.
 
     Only the nemesis's faults count: the harness stopping clients at the end
     of a run is not a fault, so a client that hung until then is not excused.
@@ -107,171 +206,197 @@ def killed_by_nemesis(history: Iterable[Event]) -> dict[str, list[float]]:
     return deaths
 
 
-def _ends_process(event: Event, node: str) -> bool:
-    """True when ``event`` ends ``node``'s current process (or starts a new one).
+def started_after(history: Iterable[Event], node: str, t: float) -> bool:
+    """True when a new process of ``node`` was started after ``t`` (lifecycle
+    start, or a ``start``/``restart`` fault, or the revert of a timed kill/stop)."""
+    for event in history:
+        if event["t"] <= t or not targets(event, node):
+            continue
+        kind = event.get("type")
+        if kind == "lifecycle" and event.get("event") == "start":
+            return True
+        if kind == "fault":
+            name = event.get("fault")
+            if (is_apply(event) and name in ("start", "restart")) or (
+                    not is_apply(event) and name in ("kill", "stop")):
+                return True
+    return False
 
-    A node's own ``fatal`` event counts: it announces that the node is exiting.
+
+def _lifecycle_lives(history: Sequence[Event], node: str, end: float) -> list[Interval]:
+    """Process lifetimes from lifecycle events (the truthful record).
+
+    A process runs from a ``start`` to its ``exit`` (an exit naming another
+    incarnation than the running one is ignored) or the next ``start``. A
+    node whose first lifecycle event is an ``exit`` was alive from 0. Should
+    the exit of a killed or stopped process never be logged, it is taken as
+    gone at its SIGKILL (``kill``, ``restart``) or at most :data:`STOP_GRACE`
+    after its SIGTERM (``stop``), and at the latest when a new one starts.
     """
-    kind = event.get("type")
-    if kind == "fatal":
-        return event.get("node") == node
-    if kind == "lifecycle" and targets(event, node):
-        return event.get("event") in ("exit", "start")
-    return (
-        kind == "fault"
-        and is_apply(event)
-        and event.get("fault") in DEATH_FAULTS
-        and targets(event, node)
-    )
+    lives: list[Interval] = []
+    since: float | None = None
+    incarnation: Any = None
+    death: float | None = None  # when a kill/stop without a logged exit ended it
+    first = True
+
+    def close(at: float) -> None:
+        nonlocal since, death
+        if since is not None:
+            lives.append((since, min(at, death) if death is not None else at))
+        since = death = None
+
+    for event in history:
+        kind = event.get("type")
+        if kind == "fault" and is_apply(event) and event.get("fault") in DEATH_FAULTS \
+                and targets(event, node):
+            if since is not None and death is None:
+                grace = STOP_GRACE if event.get("fault") == "stop" else 0.0
+                death = event["t"] + grace
+            continue
+        if kind != "lifecycle" or not targets(event, node):
+            continue
+        what = event.get("event")
+        if what == "start":
+            close(event["t"])
+            since, incarnation = event["t"], event.get("incarnation")
+        elif what == "exit":
+            exiting = event.get("incarnation")
+            if exiting is not None and incarnation is not None and exiting != incarnation:
+                continue
+            if since is None and first:
+                since = 0.0
+            death = None  # the exit is the truth
+            close(event["t"])
+        first = False
+    close(max(end, since) if since is not None else end)
+    return lives
 
 
-def _restarts_process(event: Event, node: str, has_lifecycle: bool) -> bool:
-    """True when ``event`` brings up a new process of ``node``.
+def _fault_lives(history: Sequence[Event], node: str, end: float) -> list[Interval]:
+    """Process lifetimes guessed from fault events (no lifecycle event for the node):
+    alive from 0; a kill/stop/restart ends the process at the fault; a start,
+    restart or the revert of a timed kill/stop starts a new one."""
+    lives: list[Interval] = []
+    since: float | None = 0.0
+    for event in history:
+        if event.get("type") != "fault" or not targets(event, node):
+            continue
+        name, t = event.get("fault"), event["t"]
+        if is_apply(event) and name in DEATH_FAULTS:
+            if since is not None:
+                lives.append((since, t))
+            since = t if name == "restart" else None
+        elif since is None and ((is_apply(event) and name == "start") or (
+                not is_apply(event) and name in ("kill", "stop"))):
+            since = t
+    if since is not None:
+        lives.append((since, max(end, since)))
+    return lives
 
-    With harness lifecycle events that is a ``start``; without them, a
-    ``start``/``restart`` fault or the revert of a timed ``kill``/``stop``.
+
+def alive_intervals(history: Sequence[Event], node: str, end: float) -> list[Interval]:
+    """When ``node``'s process existed (paused or not, stopping or not).
+
+    From ``lifecycle`` start/exit when the history has any for the node (see
+    :func:`_lifecycle_lives`), else from fault events (see
+    :func:`_fault_lives`). A node that wrote events before its first
+    lifecycle ``start`` gets fault-based lifetimes for that earlier part.
     """
-    kind = event.get("type")
-    if kind == "lifecycle":
-        return event.get("event") == "start" and targets(event, node)
-    if has_lifecycle or kind != "fault" or not targets(event, node):
-        return False
-    name = event.get("fault")
-    if is_apply(event):
-        return name in ("start", "restart")
-    return name in ("kill", "stop")
+    first = next((e for e in history
+                  if e.get("type") == "lifecycle" and targets(e, node)), None)
+    if first is None:
+        lives = _fault_lives(history, node, end)
+    else:
+        lives = []
+        if first.get("event") == "start" and any(
+                e.get("node") == node and e["t"] < first["t"] for e in history):
+            before = [e for e in history if e["t"] < first["t"]]
+            lives += [(s, min(e, first["t"])) for s, e in _fault_lives(before, node, first["t"])]
+        lives += _lifecycle_lives(history, node, end)
+    return [(s, e) for s, e in lives if e >= s]
 
 
 def active_intervals(history: Sequence[Event], end: float) -> dict[str, list[Interval]]:
     """For every node that emitted ``state`` events, when it was ACTIVE.
 
     An ACTIVE interval runs from a ``state: ACTIVE`` event to the node's next
-    state event, its process ending (its own ``fatal`` event, harness
-    ``lifecycle`` exit or start of a new process, or a kill/stop/restart fault
-    on it), or ``end``. A paused
-    (SIGSTOP) node stays ACTIVE: it still believes it is, and resumes as such.
-    State events a dying process wrote after the harness logged its kill (the
-    fault is logged just before the signal) are ignored until a new process
-    of that node starts.
+    state event, or to the end of its process (see :func:`alive_intervals`:
+    its ``lifecycle exit``, not the ``stop`` that asked it to go nor its own
+    ``fatal``), or ``end``. A paused (SIGSTOP) node stays ACTIVE: it still
+    believes it is, and resumes as such. State events outside the node's
+    process lifetimes (a dying process's last words after its kill, when
+    only fault events tell when it died) are ignored.
     """
-    nodes = {e["node"] for e in history if e.get("type") == "state"}
+    nodes = sorted({e["node"] for e in history if e.get("type") == "state"})
     result: dict[str, list[Interval]] = {}
-    for node in sorted(nodes):
-        has_lifecycle = any(e.get("type") == "lifecycle" and targets(e, node) for e in history)
+    for node in nodes:
+        lives = alive_intervals(history, node, end)
+        states = [e for e in history if e.get("type") == "state" and e.get("node") == node]
         intervals: list[Interval] = []
-        since: float | None = None
-        dead = False
-        for event in history:
-            if event.get("type") == "state" and event.get("node") == node:
-                if dead:
+        for start, stop in lives:
+            since: float | None = None
+            for event in states:
+                t = event["t"]
+                if t < start or t > stop:
                     continue
                 if event.get("state") == "ACTIVE":
                     if since is None:
-                        since = event["t"]
+                        since = t
                 elif since is not None:
-                    intervals.append((since, event["t"]))
+                    intervals.append((since, t))
                     since = None
-                continue
-            if _ends_process(event, node):
-                if since is not None:
-                    intervals.append((since, event["t"]))
-                    since = None
-                dead = not (event.get("type") == "lifecycle" and event.get("event") == "start")
-            if _restarts_process(event, node, has_lifecycle):
-                dead = False
-        if since is not None:
-            intervals.append((since, max(end, since)))
+            if since is not None:
+                intervals.append((since, stop))
         result[node] = intervals
     return result
 
 
-def alive_intervals(history: Sequence[Event], node: str, end: float) -> list[Interval]:
-    """When ``node``'s process existed (paused or not).
-
-    From harness ``lifecycle`` start/exit events, with kill/stop/restart fault
-    applies also ending a process. A node the harness logged no lifecycle
-    event for is taken as started at 0 and (re)started by ``start``/``restart``
-    faults.
-    """
-    has_lifecycle = any(e.get("type") == "lifecycle" and targets(e, node) for e in history)
-    alive_since: float | None = None if has_lifecycle else 0.0
-    intervals: list[Interval] = []
-
-    def close(t: float) -> None:
-        nonlocal alive_since
-        if alive_since is not None:
-            intervals.append((alive_since, t))
-            alive_since = None
-
-    for event in history:
-        kind = event.get("type")
-        if kind == "lifecycle" and targets(event, node):
-            if event.get("event") == "start":
-                close(event["t"])
-                alive_since = event["t"]
-            elif event.get("event") == "exit":
-                close(event["t"])
-        elif kind == "fault" and targets(event, node):
-            fault = event.get("fault")
-            # kill/stop with ``for:`` are reverted by starting the node again
-            starts = (fault == "start" and is_apply(event)) or (
-                fault in ("kill", "stop") and not is_apply(event)
-            )
-            if fault in DEATH_FAULTS and is_apply(event):
-                close(event["t"])
-                if fault == "restart" and not has_lifecycle:
-                    alive_since = event["t"]
-            elif starts and not has_lifecycle and alive_since is None:
-                alive_since = event["t"]
-    close(max(end, alive_since) if alive_since is not None else end)
-    return [(s, e) for s, e in intervals if e >= s]
-
-
 def impaired_intervals(history: Sequence[Event], node: str, end: float) -> list[Interval]:
-    """When ``node`` was paused, or named by a fault that can cut its links.
+    """When ``node`` was paused, dying, or named by a network fault.
 
-    A pause ends at a ``resume`` apply, the pause's revert, or the process
-    ending. A cutting network fault (partition, disconnect, timeout, ...)
-    naming the node, or a link with the node at either end, ends at its revert
-    or at ``heal``. This over-approximates on purpose: a checker that needs a
-    node healthy treats any doubt as not healthy, so it never flags a false
-    violation.
+    Paused: from ``pause`` to ``resume``, the pause's revert, or its process
+    ending. Dying: from a kill/stop/restart fault on it until its process is
+    gone (a stopping node may already have said goodbye to its peers).
+    Network: any fault of :data:`NETWORK_FAULTS` naming the node, a link with
+    the node at either end, or ``all``, from its apply to its own revert or a
+    ``heal`` (each fault tracked apart, so one revert never ends another).
+    This over-approximates on purpose: a checker that needs a node healthy
+    treats any doubt as not healthy, so it never flags a false violation.
     """
     intervals: list[Interval] = []
-    paused_since: float | None = None
-    open_cuts: dict[str, float] = {}  # fault name -> since
+    lives = alive_intervals(history, node, end)
 
+    def process_end(t: float) -> float:
+        for start, stop in lives:
+            if start <= t <= stop:
+                return stop
+        return t
+
+    paused_since: float | None = None
     for event in history:
-        kind = event.get("type")
-        if kind == "fault":
-            fault = event.get("fault")
-            apply = is_apply(event)
-            names = named_nodes(event.get("target"))
-            if fault == "pause" and node in names:
-                if apply and paused_since is None:
-                    paused_since = event["t"]
-                elif not apply and paused_since is not None:
-                    intervals.append((paused_since, event["t"]))
-                    paused_since = None
-            elif fault == "resume" and node in names and paused_since is not None:
-                intervals.append((paused_since, event["t"]))
+        if event.get("type") != "fault" or not targets(event, node):
+            continue
+        name, t = event.get("fault"), event["t"]
+        if name == "pause":
+            if is_apply(event) and paused_since is None:
+                paused_since = t
+            elif not is_apply(event) and paused_since is not None:
+                intervals.append((paused_since, t))
                 paused_since = None
-            elif fault == "heal":
-                for since in open_cuts.values():
-                    intervals.append((since, event["t"]))
-                open_cuts.clear()
-            elif fault in CUTTING_FAULTS and (node in names or "all" in names):
-                if apply:
-                    open_cuts.setdefault(str(fault), event["t"])
-                elif fault in open_cuts:
-                    intervals.append((open_cuts.pop(str(fault)), event["t"]))
-        if paused_since is not None and _ends_process(event, node):
-            intervals.append((paused_since, event["t"]))
+        elif name == "resume" and paused_since is not None:
+            intervals.append((paused_since, t))
             paused_since = None
+        elif name in DEATH_FAULTS and is_apply(event):
+            intervals.append((t, max(t, process_end(t))))
+            if paused_since is not None:
+                intervals.append((paused_since, t))
+                paused_since = None
     if paused_since is not None:
-        intervals.append((paused_since, max(end, paused_since)))
-    for since in open_cuts.values():
-        intervals.append((since, max(end, since)))
+        intervals.append((paused_since, max(end, process_end(paused_since))))
+    for window in fault_windows(history, CheckContext(nodes={})):
+        names = named_nodes(window.event.get("target"))
+        if window.name in NETWORK_FAULTS and (node in names or "all" in names):
+            intervals.append((window.start, max(window.start, window.until(end))))
     return sorted(intervals)
 
 
@@ -301,3 +426,8 @@ def covers(intervals: Iterable[Interval], start: float, stop: float) -> bool:
 
 def contains(intervals: Iterable[Interval], t: float) -> bool:
     return any(s <= t <= e for s, e in intervals)
+
+
+def strictly_inside(intervals: Iterable[Interval], t: float) -> bool:
+    """True when ``t`` lies inside some interval, not on its ends."""
+    return any(s < t < e for s, e in intervals)

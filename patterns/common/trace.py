@@ -132,9 +132,15 @@ def ok(op: str, reply: bytes | str, server: str | None = None, **extra: Any) -> 
     emit("ok", op=op, reply=reply, **extra)
 
 
-def fail(op: str, reason: str, **extra: Any) -> None:
-    """A client gave up on ``op`` (it may or may not have executed)."""
-    emit("fail", op=op, reason=reason, **extra)
+def gave_up(op: str, reason: str, **extra: Any) -> None:
+    """A client gave up on ``op``: it may or may not have executed (Jepsen's ``:info``).
+
+    Readers still accept the older event name ``fail`` with the same meaning.
+    """
+    emit("gave_up", op=op, reason=reason, **extra)
+
+
+fail = gave_up  # the older name of the same call
 
 
 def handled(op: bytes | str, **extra: Any) -> None:

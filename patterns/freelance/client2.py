@@ -6,7 +6,12 @@ Each request gets a new sequence number and is sent as ``["" | seq | body]``
 once per server (the DEALER spreads the copies round-robin). Only a reply
 ``["" | seq | "OK"]`` whose sequence is the current one is accepted; any
 other reply (late, stale, malformed) is dropped, never returned, even when
-the deadline runs out (the Guide's Python client returns it). ``--timeout-ms``
+the deadline runs out (the Guide's Python client returns it).
+
+The CLI numbers requests by their op's sequence and traces the frames it
+actually accepted (``seq|OK``) against an expected ``seq|OK``, so a client
+that took another request's reply is caught by ``replies_match_requests``
+(every reply says "OK": only the sequence tells them apart). ``--timeout-ms``
 is the Guide's GLOBAL_TIMEOUT per round; ``--retries`` rounds are sent before
 the request is abandoned (default 1: the Guide does not resend). Servers may
 execute a request several times: they must be idempotent.
@@ -46,6 +51,7 @@ class FreelanceClient2:
         self.timeout = timeout_ms / 1000.0
         self.rounds = max(1, retries)
         self.sequence = 0
+        self.last_reply: list[bytes] = []  # the frames of the last accepted reply: [seq, OK]
         self._log = log or logging.getLogger("freelance.client2")
         self._ctx = context or zmq.Context.instance()
         self._sock = self._ctx.socket(zmq.DEALER)
@@ -56,8 +62,14 @@ class FreelanceClient2:
     def close(self) -> None:
         self._sock.close(0)
 
-    def request(self, body: bytes, *, expect: bytes = OK, op: str | None = None) -> bytes:
-        self.sequence += 1
+    def request(self, body: bytes, *, expect: bytes = OK, op: str | None = None,
+                sequence: int | None = None) -> bytes:
+        """Send ``body`` to every server; return the accepted reply body.
+
+        ``sequence`` numbers the request (it must grow from call to call);
+        by default the next number after the last one.
+        """
+        self.sequence = self.sequence + 1 if sequence is None else sequence
         seq = str(self.sequence).encode()
         for round_no in range(1, self.rounds + 1):
             if round_no > 1 and op is not None:
@@ -68,7 +80,7 @@ class FreelanceClient2:
                 except zmq.Again:  # every pipe full: the servers are gone or swamped
                     break
             if self._await(seq, expect, time.monotonic() + self.timeout, op):
-                return expect
+                return self.last_reply[-1]
         raise RequestAbandoned(f"no reply with sequence {seq.decode()} after "
                                f"{self.rounds} round(s)")
 
@@ -79,12 +91,18 @@ class FreelanceClient2:
                 return False
             frames = self._sock.recv_multipart()
             if frames == [b"", seq, expect]:
+                self.last_reply = frames[1:]
                 return True
             self._log.debug("dropped reply %r (want sequence %r)", frames[:4], seq)
             if op is not None and len(frames) == 3 and frames[1] != seq:
                 continue  # a late copy of an earlier request: expected with a shotgun
             if op is not None:
                 trace.emit("refused", op=op, reply=b"|".join(frames))
+
+
+def op_sequence(op: str) -> int:
+    """The request number in an op id (``client-1.2:17`` -> 17): the wire sequence."""
+    return int(op.rsplit(":", 1)[1])
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -99,9 +117,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     def body() -> int:
         client = FreelanceClient2(args.connect, timeout_ms=args.timeout_ms,
                                   retries=args.retries, log=log)
+
+        def request(payload: bytes, op: str) -> tuple[bytes, None]:
+            client.request(payload, op=op, sequence=op_sequence(op))
+            return b"|".join(client.last_reply), None  # what was received, always
+
         with closing(client):
-            run_workload(lambda payload, op: (client.request(payload, op=op), None),
-                         requests=args.requests, rate=args.rate, log=log, expect=OK)
+            run_workload(request, requests=args.requests, rate=args.rate, log=log,
+                         expect=lambda op: b"%d|%s" % (op_sequence(op), OK))
         return 0
 
     role.run_role(body)

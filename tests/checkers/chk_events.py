@@ -10,8 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.checkers.base import CheckContext, NodeFacts
-
-Event = dict[str, Any]
+from harness.history import Event
 
 
 def ev(t: float, node: str, kind: str, **fields: Any) -> Event:
@@ -33,7 +32,13 @@ def ok(t: float, node: str, seq: int, reply: str | None = None, **fields: Any) -
 
 
 def fail(t: float, node: str, seq: int, reason: str = "gave up") -> Event:
+    """The legacy name of a give-up (still read, forever)."""
     return ev(t, node, "fail", op=op_of(node, seq), reason=reason)
+
+
+def gave_up(t: float, node: str, seq: int, reason: str = "gave up") -> Event:
+    """The client gave up on the op; it may or may not have executed."""
+    return ev(t, node, "gave_up", op=op_of(node, seq), reason=reason)
 
 
 def retry(t: float, node: str, seq: int, attempt: int) -> Event:
@@ -56,8 +61,12 @@ def fault(t: float, name: str, target: str, phase: str = "apply") -> Event:
     return ev(t, "harness", "fault", fault=name, target=target, phase=phase)
 
 
-def lifecycle(t: float, target: str, what: str) -> Event:
-    return ev(t, "harness", "lifecycle", target=target, event=what)
+def lifecycle(t: float, target: str, what: str, **fields: Any) -> Event:
+    return ev(t, "harness", "lifecycle", target=target, event=what, **fields)
+
+
+def fatal(t: float, node: str, reason: str = "dual active") -> Event:
+    return ev(t, node, "fatal", reason=reason)
 
 
 def mmi(t: float, service: str, code: str, node: str = "probe") -> Event:
@@ -69,10 +78,12 @@ def context(
     *,
     end: float = 0.0,
     owner: dict[str, str] | None = None,
+    connects: dict[str, tuple[str, ...]] | None = None,
 ) -> CheckContext:
-    """A context from ``{name: (role, kind, options)}``."""
+    """A context from ``{name: (role, kind, options)}`` and ``{name: connected nodes}``."""
     facts = {
-        name: NodeFacts(name=name, role=role, kind=kind, options=options)  # type: ignore[arg-type]
+        name: NodeFacts(name=name, role=role, kind=kind, options=options,  # type: ignore[arg-type]
+                        connects=(connects or {}).get(name, ()))
         for name, (role, kind, options) in (nodes or {}).items()
     }
     return CheckContext(nodes=facts, end=end, endpoint_owner=owner or {})

@@ -94,3 +94,34 @@ def test_result_serialises() -> None:
     assert isinstance(result, CheckResult)
     data = result.to_json()
     assert data["verdict"] == "violated" and data["violation_count"] == 1
+
+
+def test_one_cap_and_a_true_count_past_it() -> None:
+    from chk_events import handled
+
+    from harness.checkers.base import MAX_VIOLATIONS
+
+    history = by_time(*(handled(0.001 * i, s, f"c:{i}") for i in range(250) for s in ("a", "b")))
+    result = run_contract("no_duplicate_execution", {}, history, context(end=1.0))
+    data = result.to_json()
+    assert len(result.violations) == len(data["violations"]) == MAX_VIOLATIONS
+    assert data["violation_count"] == 250
+    assert result.message.endswith("(+249 more)")
+
+
+def test_checkers_are_independent_of_each_other() -> None:
+    """A contract module imports only the shared modules, never another contract's."""
+    import ast
+    from pathlib import Path
+
+    shared = {"harness.checkers.base", "harness.checkers.verdicts", "harness.checkers.rules",
+              "harness.checkers.timeline", "harness.history", "harness.roles"}
+    folder = Path(checkers.__file__).parent
+    for path in folder.glob("*.py"):
+        if path.stem in ("__init__", "base", "verdicts", "rules", "timeline"):
+            continue
+        tree = ast.parse(path.read_text())
+        imported = {node.module for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.module
+                    and node.module.startswith("harness")}
+        assert imported <= shared, (path.name, imported - shared)

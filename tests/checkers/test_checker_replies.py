@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from chk_events import by_time, context, ev, invoke, ok
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from models import PROPERTY
 
 from harness.checkers.replies import replies_match_requests
 
@@ -80,14 +81,14 @@ def interleaved_histories(draw: st.DrawFn) -> list[dict]:
     return by_time(*events)
 
 
-@settings(max_examples=150, deadline=None)
+@PROPERTY
 @given(interleaved_histories())
 def test_valid_interleavings_are_never_flagged(history: list[dict]) -> None:
     result = replies_match_requests(history, CTX)
     assert result.verdict == "ok", result.violations[:3]
 
 
-@settings(max_examples=150, deadline=None)
+@PROPERTY
 @given(interleaved_histories(), st.data())
 def test_any_corrupted_reply_is_flagged(history: list[dict], data: st.DataObject) -> None:
     oks = [i for i, e in enumerate(history) if e["type"] == "ok"]

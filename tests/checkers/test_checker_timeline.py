@@ -31,7 +31,25 @@ def test_alive_intervals_from_lifecycle_and_faults() -> None:
     history = [lifecycle(0.1, "w", "start"), fault(2.0, "kill", "w"), lifecycle(2.05, "w", "exit"),
                lifecycle(3.0, "w", "start"), fault(4.0, "restart", "w"),
                lifecycle(4.01, "w", "start")]
-    assert tl.alive_intervals(history, "w", 6.0) == [(0.1, 2.0), (3.0, 4.0), (4.01, 6.0)]
+    # a process lives until its exit; one restarted with no exit logged died at the SIGKILL
+    assert tl.alive_intervals(history, "w", 6.0) == [(0.1, 2.05), (3.0, 4.0), (4.01, 6.0)]
+
+
+def test_a_stopped_process_lives_until_its_exit_or_at_most_the_stop_grace() -> None:
+    stopped = [lifecycle(0.1, "w", "start"), fault(2.0, "stop", "w"),
+               lifecycle(4.5, "w", "exit", code=0)]
+    assert tl.alive_intervals(stopped, "w", 20.0) == [(0.1, 4.5)]
+    never_logged = [lifecycle(0.1, "w", "start"), fault(2.0, "stop", "w")]
+    assert tl.alive_intervals(never_logged, "w", 20.0) == [(0.1, 2.0 + tl.STOP_GRACE)]
+    killed = [lifecycle(0.1, "w", "start"), fault(2.0, "kill", "w")]
+    assert tl.alive_intervals(killed, "w", 20.0) == [(0.1, 2.0)]
+
+
+def test_an_exit_of_another_incarnation_does_not_end_the_running_one() -> None:
+    history = [lifecycle(0.1, "w", "start", incarnation=0), fault(2.0, "restart", "w"),
+               lifecycle(2.01, "w", "start", incarnation=1),
+               lifecycle(2.02, "w", "exit", incarnation=0, code=-9)]
+    assert tl.alive_intervals(history, "w", 6.0) == [(0.1, 2.0), (2.01, 6.0)]
 
 
 def test_alive_intervals_without_lifecycle_events() -> None:
@@ -43,11 +61,24 @@ def test_impaired_intervals_pause_and_network() -> None:
     history = [fault(1.0, "pause", "w"), fault(1.5, "resume", "w"),
                fault(2.0, "disconnect", "w->broker"), fault(2.5, "disconnect", "w->broker",
                                                              "revert"),
-               fault(3.0, "latency", "w->broker"),  # slows, does not cut: not impaired
+               fault(3.0, "latency", "w->broker"),  # may outlast any heartbeat: impaired
                fault(4.0, "partition", "w | broker"), fault(4.5, "heal", "all"),
                fault(5.0, "timeout", "all")]
-    assert tl.impaired_intervals(history, "w", 6.0) == [(1.0, 1.5), (2.0, 2.5), (4.0, 4.5),
-                                                        (5.0, 6.0)]
+    assert tl.impaired_intervals(history, "w", 6.0) == [(1.0, 1.5), (2.0, 2.5), (3.0, 4.5),
+                                                        (4.0, 4.5), (5.0, 6.0)]
+
+
+def test_two_faults_of_one_name_on_one_link_each_keep_their_own_window() -> None:
+    history = [fault(1.0, "timeout", "w->broker"), fault(2.0, "timeout", "w->broker"),
+               fault(3.0, "timeout", "w->broker", "revert"),
+               fault(7.0, "timeout", "w->broker", "revert")]
+    assert tl.covers(tl.impaired_intervals(history, "w", 9.0), 1.0, 7.0)
+
+
+def test_a_killed_or_stopped_node_is_impaired_until_it_is_gone() -> None:
+    history = [lifecycle(0.1, "w", "start"), fault(2.0, "stop", "w"),
+               lifecycle(3.5, "w", "exit", code=0)]
+    assert tl.impaired_intervals(history, "w", 9.0) == [(2.0, 3.5)]
 
 
 def test_active_intervals_end_on_state_change_death_or_end() -> None:
@@ -69,11 +100,11 @@ def test_interval_predicates() -> None:
     assert tl.overlap((0, 2), (1, 3)) == (1, 2) and tl.overlap((0, 1), (1, 2)) is None
 
 
-def test_state_written_by_a_dying_process_after_its_kill_is_ignored() -> None:
+def test_a_killed_server_is_active_until_its_process_exits() -> None:
     history = [state(0.5, "p", "ACTIVE"), fault(2.0, "kill", "p"), state(2.0001, "p", "ACTIVE"),
                lifecycle(2.05, "p", "exit"), lifecycle(3.0, "p", "start"),
                state(3.1, "p", "PASSIVE"), state(5.0, "p", "ACTIVE")]
-    assert tl.active_intervals(history, 9.0) == {"p": [(0.5, 2.0), (5.0, 9.0)]}
+    assert tl.active_intervals(history, 9.0) == {"p": [(0.5, 2.05), (5.0, 9.0)]}
 
 
 def test_without_lifecycle_events_a_start_fault_revives_the_node() -> None:
@@ -83,8 +114,19 @@ def test_without_lifecycle_events_a_start_fault_revives_the_node() -> None:
     assert tl.active_intervals(history, 9.0) == {"p": [(0.5, 2.0), (3.5, 4.0), (4.5, 9.0)]}
 
 
-def test_fatal_ends_the_active_interval() -> None:
+def test_a_fatal_server_stays_active_until_it_exits() -> None:
     history = [state(0.5, "p", "ACTIVE"), state(2.0, "b", "ACTIVE"),
                {"t": 3.5, "node": "p", "type": "fatal", "reason": "dual active"},
                state(3.6, "p", "ACTIVE"), lifecycle(3.7, "p", "exit")]
-    assert tl.active_intervals(history, 9.0) == {"p": [(0.5, 3.5)], "b": [(2.0, 9.0)]}
+    assert tl.active_intervals(history, 9.0) == {"p": [(0.5, 3.7)], "b": [(2.0, 9.0)]}
+
+
+def test_fault_windows_pair_applies_with_reverts_heals_resumes_and_starts() -> None:
+    history = [fault(1.0, "pause", "s"), fault(2.0, "resume", "s"), fault(3.0, "kill", "s"),
+               fault(4.0, "start", "s"), fault(5.0, "latency", "a->b"),
+               fault(5.5, "latency", "a->b", "revert"), fault(6.0, "partition", "a | b"),
+               fault(7.0, "heal", "all"), fault(8.0, "kill", "s")]
+    windows = [(w.name, w.start, w.stop) for w in tl.fault_windows(history, context())]
+    assert windows == [("pause", 1.0, 2.0), ("resume", 2.0, 2.0), ("kill", 3.0, 4.0),
+                       ("start", 4.0, 4.0), ("latency", 5.0, 5.5), ("partition", 6.0, 7.0),
+                       ("heal", 7.0, 7.0), ("kill", 8.0, None)]

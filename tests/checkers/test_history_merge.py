@@ -115,7 +115,8 @@ def test_operations_pair_events_by_op() -> None:
     assert abs(first.latency - 0.8) < 1e-9
     assert first.attempts == 2 and len(first.handled) == 2
     assert first.expected_reply == "c:1"
-    assert ops["c:2"].outcome == "fail" and ops["c:2"].latency is None
+    assert ops["c:2"].outcome == "gave_up" and ops["c:2"].latency is None
+    assert ops["c:2"].gave_ups == ops["c:2"].fails == [fail(3.0, "c", 2)]
     assert ops["c:3"].outcome == "open"
     assert ops["nobody:9"].invoke is None and len(ops["nobody:9"].handled) == 1
 

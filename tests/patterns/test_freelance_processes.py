@@ -55,6 +55,6 @@ def test_kill_one_of_three_and_stop_cleanly(model: int, procs: Procs) -> None:
     for ok in procs.events("client", "ok"):
         want = invokes[ok["op"]].get("expect", invokes[ok["op"]]["body"])
         assert ok["reply"] == want
-    assert not procs.events("client", "fail")
+    assert not procs.events("client", "gave_up")
     handled = sum(len(procs.events(f"server-{i}", "handled")) for i in range(3))
     assert handled >= len(procs.events("client", "ok"))

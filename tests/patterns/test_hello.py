@@ -49,7 +49,7 @@ def test_client_hangs_forever_once_the_server_is_gone(procs: Procs) -> None:
     time.sleep(1.0)  # observation window for "nothing happens", not synchronisation
     assert client.poll() is None
     assert len(procs.events("client", "ok")) == answered
-    assert not procs.events("client", "fail")
+    assert not procs.events("client", "gave_up")
     invoked = [e["op"] for e in procs.events("client", "invoke")]
     assert invoked[-1] not in {e["op"] for e in procs.events("client", "ok")}
     assert stop(client) == 0  # SIGTERM still stops the blocked client cleanly

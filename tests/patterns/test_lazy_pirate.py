@@ -204,7 +204,7 @@ def test_cli_client_abandons_then_moves_on_and_exits_0(procs: Procs) -> None:
     client = procs.spawn("client", ["-m", "patterns.lazy_pirate.client", "--connect", endpoint,
                                     "--requests", "2", "--timeout-ms", "100", "--retries", "2"])
     assert client.wait(timeout=20) == 0
-    assert [e["op"] for e in procs.events("client", "fail")] == ["client:1", "client:2"]
+    assert [e["op"] for e in procs.events("client", "gave_up")] == ["client:1", "client:2"]
     assert [e["attempt"] for e in procs.events("client", "retry")] == [2, 2]
     assert not procs.events("client", "ok")
 

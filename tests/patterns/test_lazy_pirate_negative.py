@@ -73,7 +73,7 @@ def _mismatched_oks(events: list[dict]) -> list[dict]:
 def test_real_client_never_accepts_a_late_reply(slow_server, tmp_path: Path) -> None:
     events = _run_client(["-m", "patterns.lazy_pirate.client"], slow_server.endpoint, tmp_path)
     assert not _mismatched_oks(events)
-    assert len([e for e in events if e["type"] == "fail"]) == 6
+    assert len([e for e in events if e["type"] == "gave_up"]) == 6
 
 
 def test_broken_client_accepts_a_late_reply_for_the_wrong_request(slow_server,

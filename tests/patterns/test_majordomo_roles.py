@@ -182,7 +182,7 @@ def test_worker_killed_mid_request_is_recovered_by_retry(cluster: Cluster) -> No
     assert cluster.wait_exit("client") == 0
     events = cluster.events()
     assert len(ops(events, "ok")) == 3
-    assert not ops(events, "fail")
+    assert not ops(events, "gave_up")
     assert_replies_match(events)
     assert ops(events, "retry"), "the killed worker's request needed a resend"
 
@@ -214,8 +214,8 @@ def test_async_client_survives_broker_restart(cluster: Cluster) -> None:
     events = cluster.events()
     oks = ops(events, "ok")
     assert len({e["op"] for e in oks}) == len(oks), "an op accepted twice"
-    assert len(oks) + len(ops(events, "fail")) == 1500
-    assert len(oks) == 1500, f"{len(ops(events, 'fail'))} ops failed"
+    assert len(oks) + len(ops(events, "gave_up")) == 1500
+    assert len(oks) == 1500, f"{len(ops(events, 'gave_up'))} ops gave up"
     assert_replies_match(events)
 
 

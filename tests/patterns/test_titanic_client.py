@@ -104,12 +104,12 @@ def test_a_different_reply_is_refused_never_accepted(tmp_path: Path, trace_file:
     by_type = {e["type"]: e for e in events(trace_file)}
     assert "ok" not in by_type
     assert by_type["refused"]["reply"] == "client:999"
-    assert by_type["fail"]["op"] == "client:1"
+    assert by_type["gave_up"]["op"] == "client:1"
 
 
 def test_unknown_uuid_is_final(tmp_path: Path, trace_file: Path) -> None:
     fake = run_client(tmp_path, echo_titanic([b"400"]))
-    assert [e["type"] for e in events(trace_file)] == ["invoke", "ack", "fail"]
+    assert [e["type"] for e in events(trace_file)] == ["invoke", "ack", "gave_up"]
     assert fake.services()[-1] == b"titanic.reply"  # nothing to close, no retry after 400
 
 
