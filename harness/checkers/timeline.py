@@ -46,12 +46,14 @@ def named_nodes(value: Any) -> set[str]:
 
     The nemesis writes targets as text: ``worker-1,worker-2`` for process
     faults, ``client | broker`` for partition sides, ``a->b,c->d`` for links
-    (both ends named), ``all`` for every link. Lists and mappings are
+    (both ends named; ``a->b:state`` is the link to b's ``state`` bind), ``all``
+    for every link. Lists and mappings are
     searched recursively, so structured targets work too.
     """
     if isinstance(value, str):
         parts = value.replace("->", ",").replace("|", ",").split(",")
-        return {part.strip() for part in parts if part.strip()}
+        # ``a->b:state`` names one of several links between a and b (node names have no ':')
+        return {part.split(":", 1)[0].strip() for part in parts if part.split(":", 1)[0].strip()}
     names: set[str] = set()
     if isinstance(value, Mapping):
         for item in value.values():

@@ -22,13 +22,16 @@ def _has_delimiter_at(frames: list[bytes], index: int) -> bool:
 class SimplePirateQueue(LruQueue):
     """The LRU queue: requests go to the least recently used idle worker."""
 
+    # What a worker's one-frame READY may be (the load-balancing broker takes more).
+    ready_signals: tuple[bytes, ...] = (READY,)
+
     def _on_backend(self, frames: list[bytes]) -> None:
         # [W | "" | 0x01] or [W | "" | C | "" | reply...]
         if len(frames) < 3 or not _has_delimiter_at(frames, 1):
             self._log.warning("dropping malformed backend message (%d frames)", len(frames))
             return
         worker, payload = frames[0], frames[2:]
-        if payload == [READY]:
+        if len(payload) == 1 and payload[0] in self.ready_signals:
             self._log.info("worker %r ready", worker)
             self._mark_idle(worker)
             return
@@ -36,7 +39,7 @@ class SimplePirateQueue(LruQueue):
             self._log.warning("dropping malformed reply from %r (%d frames)", worker, len(frames))
             return
         self._frontend.send_multipart(payload)
-        self._mark_idle(worker)
+        self._mark_idle(worker, "reply")
 
     def _on_frontend(self, frames: list[bytes]) -> None:
         # [C | "" | request...] from a REQ client
