@@ -54,12 +54,17 @@ def _came_from_cloud(decision: Decision) -> bool:
 
 
 def broker_names(ctx: CheckContext, brokers: Sequence[str]) -> dict[str, str]:
-    """Announced name -> node, for every node that traced broker decisions."""
-    names: dict[str, str] = {}
-    for node in brokers:
-        facts = ctx.nodes.get(node)
-        name = facts.options.get("name") if facts is not None else None
-        names[str(name) if name else node] = node
+    """Announced name -> node: a node's ``name`` option, else its node name.
+
+    Covers every node of the scenario (a peer that never routed anything is
+    still a peer) and the brokers seen in the history.
+    """
+    names: dict[str, str] = {node: node for node in brokers}
+    names.update({node: node for node in ctx.nodes})
+    for node, facts in ctx.nodes.items():
+        name = facts.options.get("name")
+        if name:
+            names[str(name)] = node
     return names
 
 

@@ -128,15 +128,22 @@ class PeeringBroker(LruQueue):
         self.cloud_endpoint: str = self._cloudfe.getsockopt_string(zmq.LAST_ENDPOINT)
         self.state_endpoint: str = self._statebe.getsockopt_string(zmq.LAST_ENDPOINT)
         for endpoint in peers_cloud:
-            self._cloudbe.connect(endpoint)
+            self.connect_peer(cloud=endpoint)
         for endpoint in peers_state:
-            self._statefe.connect(endpoint)
+            self.connect_peer(state=endpoint)
         self.peers: dict[bytes, Peer] = {}
         self.origins: set[bytes] = set()  # every peer name heard of: replies to them go to cloud
         # requests read while capacity existed that nobody could take after all: (frames, from)
         self.pending: deque[tuple[list[bytes], str]] = deque()
         self._published: int | None = None
         self._publish_at = self._clock()
+
+    def connect_peer(self, cloud: str | None = None, state: str | None = None) -> None:
+        """Reach one more peer: its cloud ROUTER and/or its state publisher."""
+        if cloud:
+            self._cloudbe.connect(cloud)
+        if state:
+            self._statefe.connect(state)
 
     # -- capacity ----------------------------------------------------------------
 

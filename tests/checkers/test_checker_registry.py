@@ -15,6 +15,7 @@ EXPECTED = {
     "replies_match_requests", "every_request_answered", "bounded_give_up",
     "no_duplicate_execution", "duplicate_executions", "availability", "latency",
     "at_most_one_active", "failover_within", "durable_acks", "mmi_reflects_workers",
+    "lru_dispatch", "local_first", "stale_peer_routes", "no_loss_in_dead_peer",
 }
 
 
