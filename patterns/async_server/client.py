@@ -13,8 +13,8 @@ from __future__ import annotations
 import zmq
 
 from patterns.common import role
+from patterns.common.fastio import poll_in, recv_frames, send_frames
 from patterns.majordomo.async_client import PipelinedEcho
-from patterns.majordomo.fastio import poll_in, recv_frames, send_frames
 
 SERVICE = b""  # PipelinedEcho speaks of services; this pattern has none
 

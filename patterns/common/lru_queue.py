@@ -30,6 +30,7 @@ from typing import Any
 import zmq
 
 from patterns.common import role, trace
+from patterns.common.fastio import send_prefixed
 
 
 class LruQueue:
@@ -61,6 +62,13 @@ class LruQueue:
         self.frontend_endpoint: str = self._frontend.getsockopt_string(zmq.LAST_ENDPOINT)
         self.backend_endpoint: str = self._backend.getsockopt_string(zmq.LAST_ENDPOINT)
         self.idle: OrderedDict[bytes, None] = OrderedDict()  # least recently used first
+        self._tracing = trace.enabled()
+        # Built once: a poller per loop turn costs more than the turn's forwarding.
+        self._workers_only = zmq.Poller()
+        self._workers_only.register(self._backend, zmq.POLLIN)
+        self._both = zmq.Poller()
+        self._both.register(self._backend, zmq.POLLIN)
+        self._both.register(self._frontend, zmq.POLLIN)
         # A new process starts with no idle worker: tells checkers where its replay begins.
         trace.emit("serving")
 
@@ -68,7 +76,8 @@ class LruQueue:
         """Put ``worker`` at the end of the idle FIFO (re-registering moves it there too)."""
         self.idle.pop(worker, None)
         self.idle[worker] = None
-        trace.emit("idle", worker=worker, why=why)
+        if self._tracing:
+            trace.emit("idle", worker=worker, why=why)
 
     def _forget(self, worker: bytes, reason: str = "unreachable") -> None:
         self.idle.pop(worker, None)
@@ -76,10 +85,7 @@ class LruQueue:
 
     def _poll(self, timeout_ms: int) -> dict[zmq.Socket, int]:
         """Wait for input: from workers always, from clients only while a worker is idle."""
-        poller = zmq.Poller()
-        poller.register(self._backend, zmq.POLLIN)
-        if self.idle:
-            poller.register(self._frontend, zmq.POLLIN)
+        poller = self._both if self.idle else self._workers_only
         return dict(poller.poll(max(timeout_ms, 0)))
 
     def _send_to_idle_worker(
@@ -101,12 +107,12 @@ class LruQueue:
             if not usable(worker):
                 continue
             try:
-                self._backend.send_multipart([worker, *frames], zmq.NOBLOCK)
+                send_prefixed(self._backend, (worker,), frames, 0)
             except zmq.ZMQError as exc:
                 self._log.warning("worker %r unreachable (%s), forgetting it", worker, exc)
                 self._forget(worker)
                 continue
-            if trace.enabled():
+            if self._tracing:
                 trace.emit("route", op=frames[-1], worker=worker, capacity=capacity,
                            **trace_fields)
             return True

@@ -20,7 +20,7 @@ from contextlib import closing
 import zmq
 
 from patterns.common import role
-from patterns.majordomo.fastio import recv_frames, send_frames
+from patterns.common.fastio import recv_frames, send_frames
 
 POLL_MS = 200  # wake-up period so a stop request is noticed while idle
 NO_WORKER_POLL_MS = 20  # re-check period while the backend cannot take a request

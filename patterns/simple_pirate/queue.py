@@ -8,11 +8,15 @@ sender look like an idle worker.
 
 from __future__ import annotations
 
+import zmq
+
 from patterns.common import role
+from patterns.common.fastio import recv_frames, send_frames
 from patterns.common.lru_queue import LruQueue, run_queue_cli
 from patterns.simple_pirate import READY
 
 POLL_MS = 100  # wake-up period so a stop request is noticed while idle
+BATCH = 64  # messages handled per socket per turn at most (neither side starves the other)
 
 
 def _has_delimiter_at(frames: list[bytes], index: int) -> bool:
@@ -38,7 +42,7 @@ class SimplePirateQueue(LruQueue):
         if len(payload) < 3 or not _has_delimiter_at(payload, 1):
             self._log.warning("dropping malformed reply from %r (%d frames)", worker, len(frames))
             return
-        self._frontend.send_multipart(payload)
+        send_frames(self._frontend, payload, noblock=False)
         self._mark_idle(worker, "reply")
 
     def _on_frontend(self, frames: list[bytes]) -> None:
@@ -50,12 +54,28 @@ class SimplePirateQueue(LruQueue):
             self._log.warning("no reachable worker; request dropped, the client will retry")
 
     def poll_once(self, timeout_ms: int = POLL_MS) -> None:
-        """One turn of the loop: poll, then handle what arrived."""
+        """One turn of the loop: poll, then handle what has arrived, a batch at a time.
+
+        Replies first (each makes a worker idle), then requests for as long as a
+        worker is idle: a request may be waiting even when the poll did not
+        watch the frontend (no worker was idle then), so it is tried anyway.
+        """
         events = self._poll(timeout_ms)
         if self._backend in events:
-            self._on_backend(self._backend.recv_multipart())
-        if self._frontend in events and self.idle:
-            self._on_frontend(self._frontend.recv_multipart())
+            for _ in range(BATCH):
+                try:
+                    frames = recv_frames(self._backend)
+                except zmq.Again:
+                    break
+                self._on_backend(frames)
+        for _ in range(BATCH):
+            if not self.idle:
+                break
+            try:
+                frames = recv_frames(self._frontend)
+            except zmq.Again:
+                break
+            self._on_frontend(frames)
 
 
 def main() -> int:
