@@ -28,7 +28,8 @@ PROTOCOLS.md §1.6 lists), and why it matters under faults:
   the scenario can check (``stale_peer_routes``), where the Guide's keeps
   sending to it forever;
 - a request sent to a peer counts against that peer's capacity until its
-  next state message, so a burst does not all land on one peer;
+  next state message (or one state period, for a peer that reports only
+  on change), so a burst does not all land on one peer;
 - the cloud ROUTERs are ``ROUTER_MANDATORY``: a send to a peer whose
   connection is gone fails at once, the peer's capacity drops to 0 and the
   request goes elsewhere instead of vanishing;

@@ -79,8 +79,24 @@ def is_client_envelope(frames: list[bytes]) -> bool:
 
 @dataclass
 class Peer:
-    capacity: int = 0
+    """What a broker believes about one peer.
+
+    ``reported`` is the peer's last capacity report (0 once it expired or the
+    peer proved unreachable). Each request sent to it is *reserved* against
+    that report until the next report arrives, or for one state period at
+    most: a peer that reports only when its capacity changes (the Guide's
+    peering3) may not report again for a long time, and a reservation that
+    never lapsed would then starve it of work.
+    """
+
+    reported: int = 0
     heard_at: float = 0.0  # clock time of its last state message (0 = never, or expired)
+    reserved: int = 0
+    reserved_at: float = 0.0
+
+    @property
+    def capacity(self) -> int:
+        return max(0, self.reported - self.reserved)
 
 
 class PeeringBroker(LruQueue):
@@ -151,16 +167,21 @@ class PeeringBroker(LruQueue):
         return sum(peer.capacity for peer in self.peers.values())
 
     def _set_capacity(self, name: bytes, capacity: int, reason: str) -> None:
+        """A new report (or 0: expired, unreachable); it clears the reservations."""
         peer = self.peers.setdefault(name, Peer())
         # Traced when a peer becomes usable or unusable, and why (not every state message).
         if (peer.capacity > 0) != (capacity > 0) or (reason != "state"
                                                      and peer.capacity != capacity):
             trace.emit("capacity", peer=name, capacity=capacity, reason=reason)
-        peer.capacity = capacity
+        peer.reported = capacity
+        peer.reserved = 0
 
     def expire(self, now: float) -> None:
-        """Peers silent for ``heartbeat x liveness`` have capacity 0 until they speak again."""
+        """Peers silent for ``heartbeat x liveness`` have capacity 0 until they speak again;
+        reservations older than one state period lapse."""
         for name, peer in self.peers.items():
+            if peer.reserved and now - peer.reserved_at > self.interval_s:
+                peer.reserved = 0
             if peer.heard_at and now - peer.heard_at > self.expiry_s:
                 self._log.info("peer %r silent for %.1f s: capacity expired", name,
                                now - peer.heard_at)
@@ -236,7 +257,9 @@ class PeeringBroker(LruQueue):
                 self._log.warning("peer %r unreachable (%s)", name, exc)
                 self._set_capacity(name, 0, "unreachable")
                 continue
-            self.peers[name].capacity -= 1  # until its next state message says otherwise
+            peer = self.peers[name]
+            peer.reserved += 1  # until its next report (or one state period) says otherwise
+            peer.reserved_at = self._clock()
             if trace.enabled():
                 trace.emit("route", op=frames[-1], peer=name, capacity=len(self.idle),
                            cloud=believed, to="cloud", **{"from": "local"})

@@ -56,7 +56,7 @@ class GuideCapacityBroker(PeeringBroker):
             return
         name, capacity = parsed
         self.origins.add(name)
-        self.peers.setdefault(name, Peer()).capacity = capacity
+        self.peers.setdefault(name, Peer()).reported = capacity
         self.last_reported = capacity
 
     def _send_to_cloud(self, frames: list[bytes]) -> bool:

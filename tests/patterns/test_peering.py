@@ -172,6 +172,26 @@ def test_a_silent_peer_expires_and_an_unreachable_one_drops_to_zero(ctx) -> None
         b.close()
 
 
+def test_requests_sent_are_reserved_until_a_report_or_one_state_period(ctx) -> None:
+    now = [100.0]
+    b = PeeringBroker(b"b", ANY, ANY, ANY, ANY, heartbeat_ms=100, liveness=1000, context=ctx,
+                      clock=lambda: now[0])
+    try:
+        b._on_state([b"p", b"3"], now[0])
+        peer = b.peers[b"p"]
+        peer.reserved, peer.reserved_at = 3, now[0]  # what three sends to it leave
+        assert b.cloud_capacity() == 0
+        b.expire(now[0] + 0.05)
+        assert b.cloud_capacity() == 0
+        b.expire(now[0] + 0.11)  # a peer that reports only on change: the reservation lapses
+        assert b.cloud_capacity() == 3
+        peer.reserved = 2
+        b._on_state([b"p", b"1"], now[0] + 0.12)  # a report replaces the reservations
+        assert b.cloud_capacity() == 1
+    finally:
+        b.close()
+
+
 def test_a_request_nobody_could_take_waits_in_the_broker(ctx, running) -> None:
     b = broker(ctx, b"b")
     b._on_state([b"ghost", b"2"], b._clock())  # capacity it will find it cannot use
