@@ -38,10 +38,11 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import zmq
-from common import ROOT, free_port
+from common import ROOT, cpu_seconds, free_port
 
 READY = b"READY"
 SETTLE_S = 0.5  # after the system is up, before clients start (workers connect and register)
@@ -80,7 +81,8 @@ def bench_worker(connect: str, ready: bool, work_s: float = 0.0,
 
 
 def bench_client(connect: str, requests: int, window: int, out: mp.Queue) -> None:
-    """DEALER client with ``window`` requests in flight; reports (first send, last reply, n)."""
+    """DEALER client with ``window`` requests in flight; reports (first send, last reply, n,
+    its CPU seconds)."""
     ctx = zmq.Context()
     sock = ctx.socket(zmq.DEALER)
     sock.linger = 0
@@ -99,7 +101,7 @@ def bench_client(connect: str, requests: int, window: int, out: mp.Queue) -> Non
         if sent < requests:
             sock.send_multipart([b"", body])
             sent += 1
-    out.put((started, time.monotonic(), received))
+    out.put((started, time.monotonic(), received, time.process_time()))
     sock.close(linger=0)
     ctx.term()
 
@@ -116,21 +118,34 @@ def raw_proxy(front: str, back: str) -> None:
 
 
 class System:
-    """Processes started for one measurement, stopped (by their handles) at the end."""
+    """Processes started for one measurement, stopped (by their handles) at the end.
+
+    ``brokers`` and ``workers`` list the pids of each kind, for CPU accounting.
+    """
 
     def __init__(self) -> None:
         self.procs: list[mp.Process] = []
         self.popens: list[subprocess.Popen] = []
+        self.brokers: list[int] = []
+        self.workers: list[int] = []
 
     def role(self, module: str, *args: str) -> None:
-        self.popens.append(subprocess.Popen(
+        popen = subprocess.Popen(
             [sys.executable, "-m", module, *args], cwd=ROOT, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, start_new_session=True))
+            stderr=subprocess.DEVNULL, start_new_session=True)
+        self.popens.append(popen)
+        self.brokers.append(popen.pid)
 
-    def process(self, target, *args) -> None:  # type: ignore[no-untyped-def]
+    def process(self, target, *args, broker: bool = False) -> None:  # type: ignore[no-untyped-def]
         proc = mp.Process(target=target, args=args, daemon=True)
         proc.start()
         self.procs.append(proc)
+        (self.brokers if broker else self.workers).append(proc.pid)  # type: ignore[arg-type]
+
+    def cpu(self) -> tuple[float, float]:
+        """CPU seconds used so far by (brokers, workers)."""
+        return (sum(cpu_seconds(p) for p in self.brokers),
+                sum(cpu_seconds(p) for p in self.workers))
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -156,8 +171,19 @@ def system() -> Iterator[System]:
         s.stop()
 
 
+@dataclass
+class Measure:
+    rate: float  # requests/s
+    client_us: float  # client CPU per request (µs)
+
+
 def drive(front: str, clients: int, requests: int, window: int) -> float:
     """Run ``clients`` bench clients against ``front``; requests/s over the whole run."""
+    return drive_measured(front, clients, requests, window).rate
+
+
+def drive_measured(front: str, clients: int, requests: int, window: int) -> Measure:
+    """Run ``clients`` bench clients against ``front``: requests/s and their CPU per request."""
     out: mp.Queue = mp.Queue()
     procs = [mp.Process(target=bench_client, args=(front, requests, window, out), daemon=True)
              for _ in range(clients)]
@@ -171,14 +197,24 @@ def drive(front: str, clients: int, requests: int, window: int) -> float:
     done = sum(r[2] for r in results)
     if done < clients * requests:
         print(f"  (warning: only {done} of {clients * requests} replies)", file=sys.stderr)
-    return done / (end - start)
+    client_cpu = sum(r[3] for r in results)
+    return Measure(done / (end - start), client_cpu / max(done, 1) * 1e6)
 
 
-def broker_throughput(kind: str, args: argparse.Namespace, workers: int | None = None) -> float:
+@dataclass
+class BrokerRun:
+    rate: float
+    broker_us: float  # CPU per request of the broker process
+    worker_us: float  # ... of all the workers
+    client_us: float  # ... of all the clients
+
+
+def broker_throughput(kind: str, args: argparse.Namespace,
+                      workers: int | None = None) -> BrokerRun:
     front, back = endpoint(), endpoint()
     with system() as s:
         if kind == "raw":
-            s.process(raw_proxy, front, back)
+            s.process(raw_proxy, front, back, broker=True)
         elif kind == "lbbroker":
             s.role("patterns.lbbroker.broker", "--bind", front, "--bind", back)
         else:
@@ -187,26 +223,37 @@ def broker_throughput(kind: str, args: argparse.Namespace, workers: int | None =
             s.process(bench_worker, back, kind == "lbbroker")
         time.sleep(SETTLE_S)
         drive(front, args.clients, 200, args.window)  # warm-up
-        return drive(front, args.clients, args.requests, args.window)
+        broker0, workers0 = s.cpu()
+        measure = drive_measured(front, args.clients, args.requests, args.window)
+        broker1, workers1 = s.cpu()
+        done = args.clients * args.requests
+        return BrokerRun(measure.rate, (broker1 - broker0) / done * 1e6,
+                         (workers1 - workers0) / done * 1e6, measure.client_us)
 
 
 def brokers_vs_raw(args: argparse.Namespace) -> None:
     kinds = ["raw", "rrbroker", "msgqueue", "lbbroker"]
-    samples: dict[str, list[float]] = {k: [] for k in kinds}
+    samples: dict[str, list[BrokerRun]] = {k: [] for k in kinds}
     for _ in range(args.rounds):
         for kind in kinds:
             samples[kind].append(broker_throughput(kind, args))
-    raw = statistics.median(samples["raw"])
+
+    def median(kind: str, field: str) -> float:
+        return statistics.median(getattr(run, field) for run in samples[kind])
+
+    raw = median("raw", "rate")
     print(f"\n### Brokers vs raw zmq.proxy ({args.clients} clients x {args.window} in flight, "
           f"{args.workers} workers, {args.requests} requests per client, median of "
           f"{args.rounds})\n")
-    print("| path | req/s | of raw |")
-    print("|---|---|---|")
+    print("| path | req/s | of raw | CPU per request: broker / workers / clients (µs) |")
+    print("|---|---|---|---|")
     labels = {"raw": "raw `zmq.proxy` ROUTER-DEALER (C)", "rrbroker": "`shared_queue.rrbroker`",
               "msgqueue": "`shared_queue.msgqueue`", "lbbroker": "`lbbroker.broker` (LRU)"}
     for kind in kinds:
-        value = statistics.median(samples[kind])
-        print(f"| {labels[kind]} | {value:,.0f} | {value / raw:.0%} |")
+        value = median(kind, "rate")
+        print(f"| {labels[kind]} | {value:,.0f} | {value / raw:.0%} | "
+              f"{median(kind, 'broker_us'):.0f} / {median(kind, 'worker_us'):.0f} / "
+              f"{median(kind, 'client_us'):.0f} |")
 
 
 def lb_by_workers(args: argparse.Namespace) -> None:
@@ -218,7 +265,7 @@ def lb_by_workers(args: argparse.Namespace) -> None:
         for workers in counts:
             for kind in ("raw", "lbbroker"):
                 samples.setdefault((kind, workers), []).append(
-                    broker_throughput(kind, args, workers))
+                    broker_throughput(kind, args, workers).rate)
     print(f"\n### Load-balancing broker vs raw by worker count ({args.clients} clients x "
           f"{args.window} in flight, median of {args.rounds})\n")
     print("| workers | raw req/s | LB req/s | LB of raw |")

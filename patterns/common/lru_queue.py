@@ -91,10 +91,11 @@ class LruQueue:
     def _send_to_idle_worker(
         self,
         frames: list[bytes],
-        usable: Callable[[bytes], bool] = lambda _worker: True,
+        usable: Callable[[bytes], bool] | None = None,
+        prefix: tuple[bytes, ...] = (),
         **trace_fields: Any,
     ) -> bool:
-        """Send ``frames`` to the least recently used idle worker that is ``usable``.
+        """Send ``prefix`` + ``frames`` to the least recently used idle worker that is ``usable``.
 
         A worker that cannot take it (disconnected: EHOSTUNREACH; not reading:
         EAGAIN) is forgotten and the next one tried. False when none was left.
@@ -104,10 +105,10 @@ class LruQueue:
         while self.idle:
             capacity = len(self.idle)
             worker, _ = self.idle.popitem(last=False)
-            if not usable(worker):
+            if usable is not None and not usable(worker):
                 continue
             try:
-                send_prefixed(self._backend, (worker,), frames, 0)
+                send_prefixed(self._backend, (worker, *prefix), frames, 0)
             except zmq.ZMQError as exc:
                 self._log.warning("worker %r unreachable (%s), forgetting it", worker, exc)
                 self._forget(worker)

@@ -269,10 +269,11 @@ class PeeringBroker(LruQueue):
         """Local worker if one is idle; else (for a local request only) a peer; else wait."""
         if source == "cloud":
             origin, rest = frames[0], frames[1:]
-            sent = self._send_to_idle_worker([b"", origin, b"", *rest], to="local",
+            sent = self._send_to_idle_worker(rest, prefix=(b"", origin, b""), to="local",
                                              **{"from": "cloud", "origin": trace.text(origin)})
         else:
-            sent = (self._send_to_idle_worker([b"", *frames], to="local", **{"from": "local"})
+            sent = (self._send_to_idle_worker(frames, prefix=(b"",), to="local",
+                                              **{"from": "local"})
                     or self._send_to_cloud(frames))
         if not sent:
             self.pending.appendleft((frames, source))

@@ -66,14 +66,15 @@ class RoundRobinBroker(LoadBalancingBroker):
     def _send_to_idle_worker(
         self,
         frames: list[bytes],
-        usable: Callable[[bytes], bool] = lambda _worker: True,
+        usable: Callable[[bytes], bool] | None = None,
+        prefix: tuple[bytes, ...] = (),
         **trace_fields: Any,
     ) -> bool:
         # BUG: the next worker in turn, not the least recently used idle one
         worker = self.known[self.turn % len(self.known)]
         self.turn += 1
         capacity = len(self.idle)
-        self._backend.send_multipart([worker, *frames])
+        self._backend.send_multipart([worker, *prefix, *frames])
         self.idle.pop(worker, None)
         trace.emit("route", op=frames[-1], worker=worker, capacity=capacity, **trace_fields)
         return True
