@@ -20,7 +20,6 @@ from __future__ import annotations
 import logging
 import os
 import random
-import threading
 import time
 import zlib
 from collections import deque
@@ -352,11 +351,6 @@ class PeeringBroker(LruQueue):
                 break
             self._route(*request)
         self._publish(self._clock())
-
-    def run(self, stop: threading.Event | None = None) -> None:
-        """Serve until ``stop`` is set or a stop signal arrives."""
-        while stop is None or not stop.is_set():
-            self.poll_once()
 
     def close(self) -> None:
         for sock in (self._cloudfe, self._cloudbe, self._statebe, self._statefe):
