@@ -8,6 +8,7 @@ measured in one run (see README "Figures"), so nothing here times anything.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -17,7 +18,7 @@ if str(ROOT) not in sys.path:
 
 from harness.runtime.local import free_port  # noqa: E402
 
-__all__ = ["ROOT", "free_port", "rss_kib"]
+__all__ = ["ROOT", "cpu_seconds", "free_port", "rss_kib"]
 
 
 def rss_kib(pid: int) -> int:
@@ -26,3 +27,9 @@ def rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) process ``pid`` has used so far, from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

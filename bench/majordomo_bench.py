@@ -48,8 +48,8 @@ from typing import Any
 import zmq
 from common import ROOT, free_port, rss_kib
 
+from patterns.common.fastio import poll_in, recv_frames, send_frames
 from patterns.majordomo import mdp
-from patterns.majordomo.fastio import poll_in, recv_frames, send_frames
 
 ECHO = b"echo"
 

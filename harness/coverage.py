@@ -148,7 +148,7 @@ def _link_ends(link: str, links: Mapping[str, tuple[str, str]]) -> tuple[str, st
     if link in links:
         return links[link]
     source, _, target = link.partition("->")
-    return source, target
+    return source, target.partition(":")[0]  # ``a->b:state``: one of several a->b edges
 
 
 def _window_end(i: int, fault: Any, at: float, revert: float | None, end: float,

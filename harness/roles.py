@@ -13,7 +13,9 @@ Rendering rules (docs/roles.md):
 - a ``bool`` option ``primary: true`` becomes ``--primary``, ``false`` ``--no-primary``;
 - underscores become dashes (``backoff_max`` -> ``--backoff-max-ms``);
 - binds: ``--bind ENDPOINT`` once per entry of ``binds``, in that order;
-- connects: ``--connect ENDPOINT`` once per edge, in the scenario's order;
+- connects: ``--connect ENDPOINT`` once per edge, in the scenario's order; an edge to
+  a target bind the connecting role lists in ``connect_flags`` uses that flag instead
+  (a peering broker gets ``--connect-state`` for its peers' state publishers);
 - ``data_dir`` roles get ``--data-dir DIR`` (kept across restarts of the node).
 """
 
@@ -46,6 +48,8 @@ OPTION_TYPES: dict[str, OptionType] = {
     "primary": "bool",  # Binary Star: this server is the primary
     "backup": "bool",  # Binary Star: this server is the backup
     "fsync": "bool",  # Titanic: fsync before acknowledging (default on)
+    "threads": "int",  # worker threads inside a server process (async server)
+    "name": "str",  # a broker's name as its peers know it (peering; default: the node name)
     "verbose": "bool",
 }
 
@@ -85,6 +89,9 @@ class Role:
     kind: Literal["client", "server"]
     binds: tuple[str, ...] = ()  # named endpoints, rendered as --bind in this order
     connect_port: str | None = None  # which bind of the target an edge uses (None = first)
+    # target bind name -> the flag an edge to it renders as (default --connect), for roles
+    # that connect to several kinds of socket and must tell their endpoints apart
+    connect_flags: tuple[tuple[str, str], ...] = ()
     options: frozenset[str] = field(default_factory=frozenset)
     data_dir: bool = False
     summary: str = ""
@@ -97,6 +104,10 @@ class Role:
     @property
     def command(self) -> list[str]:
         return ["{python}", "-m", self.module]
+
+    def connect_flag(self, port: str) -> str:
+        """The flag that hands this role an edge to a target's bind named ``port``."""
+        return dict(self.connect_flags).get(port, "--connect")
 
 
 _CLIENT = frozenset({"timeout", "retries", "requests", "rate", "verbose"})
@@ -197,6 +208,28 @@ ROLES: dict[str, Role] = {
               options=frozenset({"work", "verbose"}), summary="FLP ROUTER server"),
         _role("freelance.client3", "client", options=_CLIENT | {"ping", "ttl"},
               summary="FLP ROUTER client with agent thread", give_up=_sends_each_wait(1000, 3)),
+        _role("shared_queue.rrbroker", "server", binds=("frontend", "backend"),
+              options=frozenset({"verbose"}), summary="ROUTER/DEALER broker, own poll loop"),
+        _role("shared_queue.msgqueue", "server", binds=("frontend", "backend"),
+              options=frozenset({"verbose"}), summary="ROUTER/DEALER broker on zmq.proxy"),
+        _role("shared_queue.worker", "server", connect_port="backend",
+              options=frozenset({"work", "verbose"}), summary="REP echo worker (connects)"),
+        _role("lbbroker.broker", "server", binds=("frontend", "backend"),
+              options=frozenset({"verbose"}), summary="load-balancing broker: LRU, READY"),
+        _role("lbbroker.worker", "server", connect_port="backend",
+              options=frozenset({"work", "verbose"}), summary="REQ echo worker (READY)"),
+        _role("async_server.server", "server", binds=("frontend", "backend"),
+              options=frozenset({"threads", "work", "verbose"}),
+              summary="ROUTER -> DEALER proxy, worker threads"),
+        _role("async_server.worker", "server", connect_port="backend",
+              options=frozenset({"work", "verbose"}), summary="DEALER echo worker process"),
+        _role("async_server.client", "client", options=_CLIENT | {"window"},
+              summary="DEALER client, --window requests in flight",
+              give_up=_sends_each_wait(2500, 3)),
+        _role("peering.broker", "server", binds=("frontend", "backend", "cloud", "state"),
+              connect_port="cloud", connect_flags=(("state", "--connect-state"),),
+              options=frozenset({"name", "heartbeat", "liveness", "verbose"}),
+              summary="peering broker: local LRU, state PUB/SUB, cloud ROUTER"),
     ]
 }
 

@@ -107,8 +107,9 @@ def node_argv(
     args: list[str] = []
     for endpoint in wiring.binds[node.name]:
         args += ["--bind", endpoint]
-    for endpoint in wiring.connects[node.name]:
-        args += ["--connect", endpoint]
+    # wiring.connects follows node.connect (both in scenario.edges() order)
+    for target, endpoint in zip(node.connect, wiring.connects[node.name], strict=True):
+        args += [role.connect_flag(target.port), endpoint]
     for option, value in node.options.items():
         args += render_option(option, value)
     if role.data_dir and data_dir is not None:

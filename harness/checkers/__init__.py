@@ -20,7 +20,9 @@ from harness.checkers.durability import durable_acks
 from harness.checkers.executions import duplicate_executions, no_duplicate_execution
 from harness.checkers.failover import at_most_one_active, failover_within
 from harness.checkers.liveness import bounded_give_up, every_request_answered
+from harness.checkers.loadbalance import lru_dispatch
 from harness.checkers.mmi import mmi_reflects_workers
+from harness.checkers.peering import local_first, no_loss_in_dead_peer, stale_peer_routes
 from harness.checkers.replies import replies_match_requests
 from harness.checkers.service import availability, latency
 
@@ -38,6 +40,10 @@ REGISTRY: dict[str, Checker] = {
     "failover_within": failover_within,
     "durable_acks": durable_acks,
     "mmi_reflects_workers": mmi_reflects_workers,
+    "lru_dispatch": lru_dispatch,
+    "local_first": local_first,
+    "stale_peer_routes": stale_peer_routes,
+    "no_loss_in_dead_peer": no_loss_in_dead_peer,
 }
 
 __all__ = [

@@ -70,12 +70,14 @@ def named_nodes(value: Any) -> set[str]:
 
     The nemesis writes targets as text: ``worker-1,worker-2`` for process
     faults, ``client | broker`` for partition sides, ``a->b,c->d`` for links
-    (both ends named), ``all`` for every link. Lists and mappings are
+    (both ends named; ``a->b:state`` is the link to b's ``state`` bind), ``all``
+    for every link. Lists and mappings are
     searched recursively, so structured targets work too.
     """
     if isinstance(value, str):
         parts = value.replace("->", ",").replace("|", ",").split(",")
-        return {part.strip() for part in parts if part.strip()}
+        # ``a->b:state`` names one of several links between a and b (node names have no ':')
+        return {part.split(":", 1)[0].strip() for part in parts if part.split(":", 1)[0].strip()}
     names: set[str] = set()
     if isinstance(value, Mapping):
         for item in value.values():
@@ -95,8 +97,13 @@ def targets(event: Event, node: str) -> bool:
 
 
 def _fault_key(event: Event) -> str:
-    """What tells one fault from another of the same name: target and parameters
-    (stream, toxic attributes), so two ``timeout`` toxics on one link are two."""
+    """What tells one fault from another: its position in the schedule (``index``,
+    which the harness writes on every apply and revert), else its name, target
+    and parameters (stream, toxic attributes), so two ``timeout`` toxics on one
+    link are two."""
+    index = event.get("index")
+    if isinstance(index, int) and not isinstance(index, bool):
+        return f"#{index}"
     return json.dumps([event.get("fault"), event.get("target"), event.get("stream"),
                        event.get("params")], sort_keys=True, default=str)
 

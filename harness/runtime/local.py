@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -33,8 +34,39 @@ from harness.runtime.base import NodeSpec, Runtime
 LOOPBACK = "127.0.0.1"
 
 
+_PICK = random.SystemRandom()
+PORT_FLOOR = 20000  # node ports are drawn from here up to the kernel's ephemeral range
+
+
+def _ephemeral_start() -> int:
+    """Where the kernel starts handing out ports for ``bind(0)`` and outgoing connects."""
+    try:
+        text = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text()
+        return int(text.split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port(host: str = LOOPBACK) -> int:
-    """A TCP port that was free a moment ago (the kernel's choice for port 0)."""
+    """A TCP port that was free a moment ago, outside the kernel's ephemeral range.
+
+    A node binds its port only once its process runs, well after the harness
+    picked it. A port from the ephemeral range could meanwhile be handed to
+    anything that binds port 0 or connects (a Toxiproxy listener of the same
+    run, a client's source port): seen as ``Address already in use`` in about
+    one peering scenario in six, with twelve binds each. Below that range
+    only an explicit bind can take it, so a random free one is drawn there;
+    the kernel's own choice is the fallback.
+    """
+    top = _ephemeral_start() - 1
+    for _ in range(64 if top > PORT_FLOOR else 0):
+        port = _PICK.randint(PORT_FLOOR, top)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((host, 0))
         return int(s.getsockname()[1])

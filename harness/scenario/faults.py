@@ -126,11 +126,14 @@ def _links(value: Any, path: Path_, world: World, issues: Issues) -> list[str] |
             issues.add(where, f"expected a link SOURCE->TARGET, e.g. client->broker, got {item!r}")
             return None
         source, target = (part.strip() for part in item.split("->", 1))
+        # ``A->B:port`` picks one of several edges between the same two nodes.
+        target, _, port = target.partition(":")
         sources = _expand_node(source, where, world, issues)
         targets = _expand_node(target, where, world, issues)
         if sources is None or targets is None:
             return None
-        matched = [e.name for e in world.edges if e.source in sources and e.target in targets]
+        matched = [e.name for e in world.edges if e.source in sources and e.target in targets
+                   and (not port or e.port == port)]
         if not matched:
             known = ", ".join(e.name for e in world.edges) or "(none: no node has connect)"
             issues.add(where, f"no connect edge {item!r}: a link exists only where a node "

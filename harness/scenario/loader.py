@@ -36,7 +36,7 @@ from harness.scenario.limits import (
     MAX_SEED,
     number,
 )
-from harness.scenario.model import Edge, Scenario
+from harness.scenario.model import Scenario, connect_edges
 from harness.scenario.nodes import group_members, resolve_nodes, resolve_timing
 from harness.scenario.source import read_yaml
 from harness.scenario.warnings import scenario_warnings
@@ -131,8 +131,7 @@ def _build(data: Any, issues: Issues) -> Scenario | None:
     world = World(
         nodes=nodes,
         groups=group_members(nodes),
-        edges=[Edge(source=n.name, target=t.node, port=t.port)
-               for n in nodes.values() for t in n.connect],
+        edges=connect_edges(nodes.values()),
         duration=top.get("duration", float("inf")),
         broken=broken,
     )

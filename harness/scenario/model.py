@@ -14,6 +14,8 @@ not take part in equality, since a reloaded copy lives in another file.
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -55,15 +57,24 @@ class ConnectTarget(_Frozen):
 
 @dataclass(frozen=True)
 class Edge:
-    """A connect edge ``source -> target``; Toxiproxy gets one proxy per edge, named ``name``."""
+    """A connect edge ``source -> target``; Toxiproxy gets one proxy per edge, named ``name``.
+
+    A node usually connects to another once, and the edge is ``A->B``. A node
+    that connects to several binds of the same node (a peering broker reaches
+    each peer's cloud ROUTER and its state PUB) has one edge per bind, each
+    named with the port, ``A->B:cloud`` and ``A->B:state``, so a fault can cut
+    one flow and keep the other; ``A->B`` in a fault then means all of them.
+    """
 
     source: str
     target: str
     port: str
+    qualified: bool = False  # the pair has several edges: the name carries the port
 
     @property
     def name(self) -> str:
-        return f"{self.source}->{self.target}"
+        base = f"{self.source}->{self.target}"
+        return f"{base}:{self.port}" if self.qualified else base
 
 
 class Node(_Frozen):
@@ -77,6 +88,23 @@ class Node(_Frozen):
     options: dict[str, Any] = Field(default_factory=dict)
     command: list[str] | None = None
     autostart: bool = True
+
+
+def connect_edges(nodes: Iterable[Node]) -> list[Edge]:
+    """Every connect edge of ``nodes``, in node order then connect order.
+
+    An edge's name carries the port when its source connects to the same
+    target more than once (see :class:`Edge`).
+    """
+    edges: list[Edge] = []
+    for node in nodes:
+        per_target = Counter(target.node for target in node.connect)
+        edges += [
+            Edge(source=node.name, target=target.node, port=target.port,
+                 qualified=per_target[target.node] > 1)
+            for target in node.connect
+        ]
+    return edges
 
 
 def _one_or_list(names: list[str]) -> str | list[str]:
@@ -212,11 +240,7 @@ class Scenario(_Frozen):
 
     def edges(self) -> list[Edge]:
         """Every connect edge, in node order then connect order."""
-        return [
-            Edge(source=node.name, target=target.node, port=target.port)
-            for node in self.nodes.values()
-            for target in node.connect
-        ]
+        return connect_edges(self.nodes.values())
 
     def groups(self) -> dict[str, list[str]]:
         """Group name -> its nodes (a node without replicas is a group of one)."""

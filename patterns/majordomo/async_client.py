@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import zmq
 
 from patterns.common import role, trace
+from patterns.common.fastio import poll_in, recv_frames, send_frames
 from patterns.majordomo import mdp
 from patterns.majordomo.client import pace
-from patterns.majordomo.fastio import poll_in, recv_frames, send_frames
 
 log = logging.getLogger("majordomo.async_client")
 

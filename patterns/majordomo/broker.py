@@ -46,8 +46,8 @@ from collections.abc import Callable
 import zmq
 
 from patterns.common import role
+from patterns.common.fastio import recv_frames, send_frames, send_prefixed, set_recv_timeout
 from patterns.majordomo import mdp
-from patterns.majordomo.fastio import recv_frames, send_frames, send_prefixed, set_recv_timeout
 
 log = logging.getLogger("majordomo.broker")
 

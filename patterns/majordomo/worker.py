@@ -24,8 +24,8 @@ import time
 import zmq
 
 from patterns.common import role, trace
+from patterns.common.fastio import poll_in, recv_frames, send_frames
 from patterns.majordomo import mdp
-from patterns.majordomo.fastio import poll_in, recv_frames, send_frames
 
 log = logging.getLogger("majordomo.worker")
 

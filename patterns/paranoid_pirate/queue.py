@@ -55,19 +55,19 @@ class ParanoidPirateQueue(LruQueue):
 
     # -- worker bookkeeping -------------------------------------------------
 
-    def _forget(self, worker: bytes) -> None:
+    def _forget(self, worker: bytes, reason: str = "unreachable") -> None:
         self.expiry.pop(worker, None)
-        super()._forget(worker)
+        super()._forget(worker, reason)
 
-    def _make_idle(self, worker: bytes, now: float) -> None:
+    def _make_idle(self, worker: bytes, now: float, why: str) -> None:
         self.expiry[worker] = now + self.expiry_s
-        self._mark_idle(worker)
+        self._mark_idle(worker, why)
 
     def purge(self, now: float) -> None:
         """Forget every worker whose expiry has passed, idle or busy."""
         for worker in [w for w, t in self.expiry.items() if t <= now]:
             self._log.info("worker %r expired", worker)
-            self._forget(worker)
+            self._forget(worker, "expired")
 
     def _alive(self, worker: bytes, now: float) -> bool:
         return self.expiry.get(worker, 0.0) > now
@@ -84,7 +84,7 @@ class ParanoidPirateQueue(LruQueue):
                 self._log.info("worker %r re-registered", worker)
             else:
                 self._log.info("worker %r ready", worker)
-            self._make_idle(worker, now)
+            self._make_idle(worker, now, "ready")
         elif ppp.is_control(rest, ppp.HEARTBEAT):
             if worker in self.expiry:
                 self.expiry[worker] = now + self.expiry_s
@@ -96,7 +96,7 @@ class ParanoidPirateQueue(LruQueue):
             self._log.warning("dropping malformed reply from %r (%d frames)", worker, len(rest))
         else:
             self._frontend.send_multipart(rest)
-            self._make_idle(worker, now)
+            self._make_idle(worker, now, "reply")
 
     def _dispatch(self, frames: list[bytes], now: float) -> None:
         if ppp.split_envelope(frames) is None or len(frames) < 3:
@@ -107,7 +107,7 @@ class ParanoidPirateQueue(LruQueue):
             if self._alive(worker, now):
                 return True
             self._log.info("worker %r expired before dispatch", worker)
-            self._forget(worker)
+            self._forget(worker, "expired")
             return False
 
         if not self._send_to_idle_worker(frames, usable=alive):

@@ -8,51 +8,75 @@ sender look like an idle worker.
 
 from __future__ import annotations
 
+import zmq
+
 from patterns.common import role
+from patterns.common.fastio import recv_frames, send_prefixed
 from patterns.common.lru_queue import LruQueue, run_queue_cli
 from patterns.simple_pirate import READY
 
 POLL_MS = 100  # wake-up period so a stop request is noticed while idle
-
-
-def _has_delimiter_at(frames: list[bytes], index: int) -> bool:
-    return len(frames) > index and frames[index] == b""
+BATCH = 64  # messages handled per socket per turn at most (neither side starves the other)
 
 
 class SimplePirateQueue(LruQueue):
     """The LRU queue: requests go to the least recently used idle worker."""
 
+    # What a worker's one-frame READY may be (the load-balancing broker takes more).
+    ready_signals: tuple[bytes, ...] = (READY,)
+
     def _on_backend(self, frames: list[bytes]) -> None:
-        # [W | "" | 0x01] or [W | "" | C | "" | reply...]
-        if len(frames) < 3 or not _has_delimiter_at(frames, 1):
-            self._log.warning("dropping malformed backend message (%d frames)", len(frames))
+        # [W | "" | 0x01] or [W | "" | C | "" | reply...]  (an empty frame is falsy)
+        count = len(frames)
+        if count < 3 or frames[1]:
+            self._log.warning("dropping malformed backend message (%d frames)", count)
             return
-        worker, payload = frames[0], frames[2:]
-        if payload == [READY]:
-            self._log.info("worker %r ready", worker)
-            self._mark_idle(worker)
+        worker = frames[0]
+        if count == 3:
+            if frames[2] in self.ready_signals:
+                self._log.info("worker %r ready", worker)
+                self._mark_idle(worker)
+            else:
+                self._log.warning("dropping unknown control frame from %r", worker)
             return
-        if len(payload) < 3 or not _has_delimiter_at(payload, 1):
-            self._log.warning("dropping malformed reply from %r (%d frames)", worker, len(frames))
+        if count < 5 or frames[3]:
+            self._log.warning("dropping malformed reply from %r (%d frames)", worker, count)
             return
-        self._frontend.send_multipart(payload)
-        self._mark_idle(worker)
+        send_prefixed(self._frontend, (), frames, 2)  # [C | "" | reply...]
+        self._mark_idle(worker, "reply")
 
     def _on_frontend(self, frames: list[bytes]) -> None:
         # [C | "" | request...] from a REQ client
-        if len(frames) < 3 or not _has_delimiter_at(frames, 1):
+        if len(frames) < 3 or frames[1]:
             self._log.warning("dropping malformed request (%d frames)", len(frames))
             return
-        if not self._send_to_idle_worker([b"", *frames]):  # a REQ worker wants the delimiter
+        # a REQ worker wants the delimiter: [W | "" | C | "" | request...]
+        if not self._send_to_idle_worker(frames, prefix=(b"",)):
             self._log.warning("no reachable worker; request dropped, the client will retry")
 
     def poll_once(self, timeout_ms: int = POLL_MS) -> None:
-        """One turn of the loop: poll, then handle what arrived."""
+        """One turn of the loop: poll, then handle what has arrived, a batch at a time.
+
+        Replies first (each makes a worker idle), then requests for as long as a
+        worker is idle: a request may be waiting even when the poll did not
+        watch the frontend (no worker was idle then), so it is tried anyway.
+        """
         events = self._poll(timeout_ms)
         if self._backend in events:
-            self._on_backend(self._backend.recv_multipart())
-        if self._frontend in events and self.idle:
-            self._on_frontend(self._frontend.recv_multipart())
+            for _ in range(BATCH):
+                try:
+                    frames = recv_frames(self._backend)
+                except zmq.Again:
+                    break
+                self._on_backend(frames)
+        for _ in range(BATCH):
+            if not self.idle:
+                break
+            try:
+                frames = recv_frames(self._frontend)
+            except zmq.Again:
+                break
+            self._on_frontend(frames)
 
 
 def main() -> int:

@@ -40,24 +40,28 @@ class SimplePirateWorker(EchoLoop):
         context: zmq.Context | None = None,
         log: logging.Logger | None = None,
         identity: bytes | None = None,
+        ready: bytes = READY,
     ) -> None:
         self.identity = identity or printable_identity()
+        self.ready = ready
         sock = (context or zmq.Context.instance()).socket(zmq.REQ)
         sock.linger = 0
         sock.setsockopt(zmq.IDENTITY, self.identity)
         sock.connect(endpoint)
         super().__init__(sock, work_ms=work_ms, log=log or logging.getLogger(__name__))
-        sock.send(READY)
+        sock.send(ready)
 
     def request_op(self, frames: list[bytes]) -> bytes | None:
+        # [C | "" | body]; a peering broker's request from the cloud carries one more
+        # address, [ORIGIN | "" | C | "" | body]: the body is always last
         if len(frames) < 3 or frames[1] != b"":
             return None
-        return frames[2]
+        return frames[-1]
 
     def on_malformed(self, frames: list[bytes]) -> None:
         # REQ must send next; READY puts this worker back in the idle FIFO.
         super().on_malformed(frames)
-        self._socket.send(READY)
+        self._socket.send(self.ready)
 
 
 def main() -> int:

@@ -39,6 +39,12 @@ CONTROLS = [
      "majordomo/majordomo-mmi.yaml", "mmi_reflects_workers"),
     ("majordomo.broker", "majordomo_misrouting_broker.py",
      "majordomo/majordomo-steady.yaml", "every_request_answered"),
+    ("lbbroker.broker", "lbbroker_round_robin.py",
+     "lbbroker/lbbroker-steady.yaml", "lru_dispatch"),
+    ("peering.broker", "peering_cloud_first_broker.py",
+     "peering/peering-steady.yaml", "local_first"),
+    ("peering.broker", "peering_guide_capacity_broker.py",
+     "peering/peering-state-partition.yaml", "stale_peer_routes"),
 ]
 
 
