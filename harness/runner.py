@@ -342,19 +342,13 @@ class ScenarioRun:
     def _decidable_after(self) -> float:
         """Scenario time before which the run may not end early (clients all done).
 
-        ``every_request_answered: {within: W}`` can only decide requests
-        around the last fault once that fault has healed plus W; a run that
-        stopped sooner would leave the contract unknown for nothing.
+        ``every_request_answered`` and ``durable_acks`` can only decide requests
+        around the last fault once it has healed plus their bound; a run that
+        stopped sooner would leave them unknown for nothing.
         """
-        from harness.scenario.warnings import last_heal
+        from harness.scenario.warnings import decidable_after
 
-        healed = last_heal(list(self.scenario.faults))
-        bounds = [spec.params.get("within") for spec in self.scenario.contracts
-                  if spec.name == "every_request_answered"]
-        bounds = [b for b in bounds if isinstance(b, int | float)]
-        if healed is None or not bounds:
-            return 0.0
-        return min(self.scenario.duration, healed + max(bounds))
+        return min(self.scenario.duration, decidable_after(self.scenario))
 
     def _sample_bytes(self) -> None:
         """Toxiproxy's byte counters now (for coverage); stops trying once unavailable."""

@@ -13,8 +13,10 @@ which number to change:
 - a fault that *cannot* be covered: every such client's last request will
   surely have ended before it (each request ends within ``timeout`` x
   ``retries``);
-- ``every_request_answered: {within: W}`` when the run ends before the last
-  impairment heals plus W: requests around the last fault cannot be decided.
+- ``every_request_answered`` (bound: its ``within``, else the clients'
+  give-up bound) and ``durable_acks`` (bound: ``grace``) when the run ends
+  before the last impairment heals plus the bound plus a second of margin:
+  requests around the last fault could not be decided.
 
 Faults marked ``idle_ok: true`` are not warned about. Warnings never change
 the exit code of ``zchaos check`` (0): they are advice, printed as
@@ -207,23 +209,76 @@ def last_heal(faults: list[Fault]) -> float | None:
     return max(ends) if ends else None
 
 
+# Seconds of slack a run needs beyond "last heal + bound": faults take effect a
+# little after their scheduled time, and the last requests need a moment to land.
+DECIDE_MARGIN = 1.0
+
+
+def _client_bound(scenario: Scenario) -> float:
+    """The longest give-up bound of any client (what every_request_answered uses
+    without ``within``; see harness/checkers/rules.py), else the default grace."""
+    from harness.checkers.rules import BOUND_MARGIN, DEFAULT_GRACE, DEFAULT_SLACK
+    from harness.roles import give_up_budget
+
+    bounds = []
+    for node in scenario.nodes.values():
+        role = ROLES.get(node.role)
+        if role is None or role.kind != "client":
+            continue
+        budget = give_up_budget(node.role, node.options, max(1, len(node.connect)))
+        bounds.append(DEFAULT_GRACE if budget is None
+                      else budget.total * (1.0 + DEFAULT_SLACK) + BOUND_MARGIN)
+    return max(bounds, default=DEFAULT_GRACE)
+
+
+def decision_bounds(scenario: Scenario) -> list[tuple[int, str, float]]:
+    """``(contract index, name, bound)`` of the contracts that need ``bound``
+    seconds after the last heal to decide: every_request_answered (its
+    ``within``, else the clients' give-up bound) and durable_acks (``grace``)."""
+    from harness.checkers import contract_params
+
+    found = []
+    for index, spec in enumerate(scenario.contracts):
+        if spec.name == "every_request_answered":
+            within = spec.params.get("within")
+            bound = within if isinstance(within, int | float) else _client_bound(scenario)
+        elif spec.name == "durable_acks":
+            grace = spec.params.get("grace", contract_params("durable_acks").get("grace"))
+            if not isinstance(grace, int | float):
+                continue
+            bound = grace
+        else:
+            continue
+        found.append((index, spec.name, float(bound)))
+    return found
+
+
+def decidable_after(scenario: Scenario) -> float:
+    """Scenario time from which every bounded contract can decide (0: no fault heals)."""
+    healed = last_heal(list(scenario.faults))
+    bounds = [bound for _, _, bound in decision_bounds(scenario)]
+    if healed is None or not bounds:
+        return 0.0
+    return healed + max(bounds) + DECIDE_MARGIN
+
+
 def _within_warnings(scenario: Scenario) -> list[tuple[int, str]]:
     healed = last_heal(list(scenario.faults))
     if healed is None:
         return []
     out = []
-    for index, spec in enumerate(scenario.contracts):
-        within = spec.params.get("within")
-        if spec.name != "every_request_answered" or not isinstance(within, int | float):
+    for index, name, bound in decision_bounds(scenario):
+        needed = healed + bound + DECIDE_MARGIN
+        if needed <= scenario.duration:
             continue
-        if healed + within <= scenario.duration:
-            continue
-        fix = f"set duration to at least {_fmt(healed + within)}"
-        if scenario.duration > healed:
-            fix += f", or within to at most {_fmt(scenario.duration - healed)}"
-        out.append((index, f"every_request_answered within {_fmt(within)} cannot be decided "
-                           f"for requests around the last fault: it heals at {_fmt(healed)} "
-                           f"and the run ends at {_fmt(scenario.duration)}; {fix}"))
+        what = "grace" if name == "durable_acks" else "within"
+        fix = f"set duration to at least {_fmt(needed)}"
+        if scenario.duration > healed + DECIDE_MARGIN:
+            fix += f", or {what} to at most {_fmt(scenario.duration - healed - DECIDE_MARGIN)}"
+        out.append((index, f"{name} ({what} {_fmt(bound)}) cannot be decided for requests "
+                           f"around the last fault: it heals at {_fmt(healed)} and the run "
+                           f"ends at {_fmt(scenario.duration)}, leaving less than the bound "
+                           f"plus {_fmt(DECIDE_MARGIN)} of margin; {fix}"))
     return out
 
 
