@@ -16,11 +16,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.checkers.base import CheckContext, Checker, CheckResult, Event, NodeFacts
+from harness.checkers.delivery import bounded_loss, delivery_latency, ordered_delivery
 from harness.checkers.durability import durable_acks
 from harness.checkers.executions import duplicate_executions, no_duplicate_execution
 from harness.checkers.failover import at_most_one_active, failover_within
 from harness.checkers.liveness import bounded_give_up, every_request_answered
 from harness.checkers.mmi import mmi_reflects_workers
+from harness.checkers.pipeline import kill_stops_workers, tasks_exactly_once
 from harness.checkers.replies import replies_match_requests
 from harness.checkers.service import availability, latency
 
@@ -38,6 +40,11 @@ REGISTRY: dict[str, Checker] = {
     "failover_within": failover_within,
     "durable_acks": durable_acks,
     "mmi_reflects_workers": mmi_reflects_workers,
+    "ordered_delivery": ordered_delivery,
+    "bounded_loss": bounded_loss,
+    "delivery_latency": delivery_latency,
+    "tasks_exactly_once": tasks_exactly_once,
+    "kill_stops_workers": kill_stops_workers,
 }
 
 __all__ = [

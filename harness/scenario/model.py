@@ -55,15 +55,23 @@ class ConnectTarget(_Frozen):
 
 @dataclass(frozen=True)
 class Edge:
-    """A connect edge ``source -> target``; Toxiproxy gets one proxy per edge, named ``name``."""
+    """A connect edge ``source -> target``; Toxiproxy gets one proxy per edge, named ``name``.
+
+    A node may connect to two ports of one target (a pipeline worker reaches
+    the sink's results PULL and its kill-signal PUB): the first edge of the
+    pair is ``A->B``, each further one ``A->B:port``. Faults name the pair
+    (``A->B``) and hit all its edges.
+    """
 
     source: str
     target: str
     port: str
+    extra: bool = False  # not the pair's first edge: the name carries the port
 
     @property
     def name(self) -> str:
-        return f"{self.source}->{self.target}"
+        pair = f"{self.source}->{self.target}"
+        return f"{pair}:{self.port}" if self.extra else pair
 
 
 class Node(_Frozen):
@@ -198,11 +206,15 @@ class Scenario(_Frozen):
 
     def edges(self) -> list[Edge]:
         """Every connect edge, in node order then connect order."""
-        return [
-            Edge(source=node.name, target=target.node, port=target.port)
-            for node in self.nodes.values()
-            for target in node.connect
-        ]
+        edges: list[Edge] = []
+        pairs: set[tuple[str, str]] = set()
+        for node in self.nodes.values():
+            for target in node.connect:
+                pair = (node.name, target.node)
+                edges.append(Edge(source=node.name, target=target.node, port=target.port,
+                                  extra=pair in pairs))
+                pairs.add(pair)
+        return edges
 
     def groups(self) -> dict[str, list[str]]:
         """Group name -> its nodes (a node without replicas is a group of one)."""

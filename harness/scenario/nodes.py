@@ -170,7 +170,7 @@ def _connect_targets(draft: _Draft, drafts: dict[str, _Draft], groups: dict[str,
         issues.add(base, "expected a list of node names, e.g. [broker] or [queue:backend]")
         return []
     targets: list[ConnectTarget] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for index, item in enumerate(items):
         path = (*base, index) if isinstance(raw, list) else base
         if not isinstance(item, str) or not item:
@@ -204,11 +204,12 @@ def _connect_targets(draft: _Draft, drafts: dict[str, _Draft], groups: dict[str,
                 issues.add(path, f"{peer.name} binds no port {port!r}; its ports are: "
                                  f"{', '.join(peer.binds)}")
                 break
-            if member in seen:
-                issues.add(path, f"{draft.name} connects to {member} twice; a link A->B "
-                                 "is one Toxiproxy proxy, so each pair connects once")
+            if (member, chosen) in seen:
+                issues.add(path, f"{draft.name} connects to {member} twice (port {chosen}); each "
+                                 "connection is one Toxiproxy proxy, so a node reaches each "
+                                 "port of another once (name other ports as node:port)")
                 break
-            seen.add(member)
+            seen.add((member, chosen))
             targets.append(ConnectTarget(node=member, port=chosen))
     return targets
 

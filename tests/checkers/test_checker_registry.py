@@ -15,6 +15,8 @@ EXPECTED = {
     "replies_match_requests", "every_request_answered", "bounded_give_up",
     "no_duplicate_execution", "duplicate_executions", "availability", "latency",
     "at_most_one_active", "failover_within", "durable_acks", "mmi_reflects_workers",
+    "ordered_delivery", "bounded_loss", "delivery_latency", "tasks_exactly_once",
+    "kill_stops_workers",
 }
 
 

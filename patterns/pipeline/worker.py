@@ -1,0 +1,118 @@
+"""Task worker (``pipeline.worker``): the Guide's taskwork2, with ids and a traced kill.
+
+``--connect`` up to three times, in the Guide's order: the ventilator's PUSH
+(tasks), the sink's PULL (results) and, optionally, the sink's PUB (the kill
+signal; without it this is the Guide's first design, which never stops).
+Each task is traced ``task_received`` when the application takes it and
+``task_done`` once its result is queued for the sink; a task between the two
+is *held* by this worker, and is lost if the worker dies (PUSH/PULL has no
+acknowledgement and nothing redelivers). Tasks still in this worker's socket
+queue when it dies are lost too, without a trace of who held them: the
+checker names them as lost in transit.
+
+Any message on the control socket is the kill signal (as in the Guide): the
+worker traces ``killed`` and exits 0. The control socket is read before the
+next task, so a worker never starts a task after the batch is over. The
+Guide's bare-workload tasks (``"37"``) are worked too, and answered with the
+workload echoed, as taskwork2 does.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import zmq
+
+from patterns.common import role, trace
+from patterns.common.streams import DEFAULT_HWM, new_socket
+from patterns.majordomo.fastio import recv_frames, send_frames
+from patterns.pipeline import tasks
+
+POLL_MS = 200
+
+log = logging.getLogger("pipeline.worker")
+
+
+class Worker:
+    """PULL tasks, PUSH results, SUB to the kill signal."""
+
+    def __init__(self, ventilator: str, sink: str, control: str | None, *,
+                 hwm: int = DEFAULT_HWM, name: str | None = None,
+                 context: zmq.Context | None = None) -> None:
+        ctx = context or zmq.Context.instance()
+        self.name = name or trace.node_name("worker")
+        self.receiver = new_socket(ctx, zmq.PULL, hwm)
+        self.sender = new_socket(ctx, zmq.PUSH, hwm)
+        self.controller: zmq.Socket | None = None
+        self.poller = zmq.Poller()
+        if control is not None:
+            self.controller = new_socket(ctx, zmq.SUB, hwm)
+            self.controller.setsockopt(zmq.SUBSCRIBE, b"")
+            self.controller.connect(control)
+            self.poller.register(self.controller, zmq.POLLIN)
+        self.receiver.connect(ventilator)
+        self.sender.connect(sink)
+        self.poller.register(self.receiver, zmq.POLLIN)
+        self.done = 0
+        self.killed = False
+
+    def step(self, timeout_ms: int = POLL_MS) -> None:
+        """Wait (bounded) for the kill signal or a task, and act on it."""
+        ready = dict(self.poller.poll(timeout_ms))
+        if self.controller is not None and self.controller in ready:
+            signal = self.controller.recv_multipart()
+            trace.emit("killed", signal=signal[0][:32] if signal else b"")
+            self.killed = True
+            return
+        if self.receiver in ready:
+            self.work(recv_frames(self.receiver)[0])
+
+    def work(self, frame: bytes) -> None:
+        decoded = tasks.decode_task(frame)
+        if decoded is None:
+            log.warning("malformed task %r dropped", frame[:64])
+            return
+        task, workload_ms = decoded
+        fields = task.fields() if task is not None else {"untracked": True}
+        trace.emit("task_received", work_ms=workload_ms, **fields)
+        if workload_ms > 0:
+            time.sleep(workload_ms / 1000)
+        result = tasks.encode_result(task, self.name) if task is not None else frame
+        send_frames(self.sender, [result], noblock=False)
+        self.done += 1
+        trace.emit("task_done", **fields)
+
+    def run(self) -> None:
+        while not self.killed:
+            self.step()
+
+    def close(self) -> None:
+        for sock in (self.receiver, self.sender, self.controller):
+            if sock is not None:
+                sock.close(linger=0)
+
+
+def main() -> int:
+    p = role.parser("Task worker: PULL tasks, PUSH results, exit on the sink's kill signal.")
+    role.add_connect(p, "ventilator (tasks), then sink (results), then sink (kill signal)")
+    p.add_argument("--hwm", type=int, default=DEFAULT_HWM,
+                   help="high-water mark of every socket (messages; 0 = no limit)")
+    args = p.parse_args()
+    logger = role.configure_logging(args.verbose)
+    if not args.connect or len(args.connect) not in (2, 3):
+        p.error("give --connect two or three times: ventilator, sink results[, sink control]")
+    control = args.connect[2] if len(args.connect) == 3 else None
+    worker = Worker(args.connect[0], args.connect[1], control, hwm=args.hwm)
+    trace.emit("ready", kill_signal=control is not None)
+    logger.info("working (kill signal: %s)", "yes" if control else "no")
+    try:
+        worker.run()
+        logger.info("kill signal received after %d tasks; exiting", worker.done)
+    finally:
+        worker.close()
+    return 0
+
+
+if __name__ == "__main__":
+    role.run_role(main)
