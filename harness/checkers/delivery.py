@@ -14,9 +14,10 @@ subscriber *session* runs from its ``subscribe`` event to its process's exit
   different connections), so a restart can never read as a reorder.
 - ``bounded_loss`` counts what each subscriber should have received: every
   message published on a topic its filters match, by a publisher its
-  connects lead to, between the start of its judged window (``since``:
-  ``subscribe``, its ``first`` delivery, or its ``sync`` handshake) and the
-  end of its session less ``grace`` (still in flight). A missing message is
+  connects lead to, between the start of its judged window (``since``: its
+  ``subscribe`` event; the publication of the ``first`` message it received,
+  or ``grace`` after subscribing if none came; its ``sync`` handshake) and
+  the end of its session less ``grace`` (still in flight). A missing message is
   excused when it was published inside the window of a fault on the
   subscriber's own path (itself, its links, the proxy and publisher it
   reaches, their links), widened by ``grace`` on both sides for messages in
@@ -82,10 +83,6 @@ class Session:
     filters: list[str]
     deliveries: list[Event] = field(default_factory=list)
     sync: Event | None = None
-
-    @property
-    def first(self) -> float | None:
-        return self.deliveries[0]["t"] if self.deliveries else None
 
 
 def sessions(history: Sequence[Event], end: float) -> dict[str, list[Session]]:
@@ -178,12 +175,22 @@ def ordered_delivery(history: list[Event], ctx: CheckContext) -> CheckResult:
     )
 
 
-def _judged_start(session: Session, since: str, grace: float) -> float | None:
+def _first_published(session: Session, published: dict[Message, Event]) -> float | None:
+    """When the first message this session received was published (else received)."""
+    if not session.deliveries:
+        return None
+    first = session.deliveries[0]
+    event = published.get(message_of(first))  # type: ignore[arg-type]
+    return event["t"] if event is not None else first["t"]
+
+
+def _judged_start(session: Session, since: str, grace: float,
+                  published: dict[Message, Event]) -> float | None:
     if since == "subscribe":
         return session.start
     if since == "sync":
         return session.sync["t"] if session.sync is not None else None
-    first = session.first
+    first = _first_published(session, published)
     return first if first is not None else session.start + grace
 
 
@@ -224,8 +231,8 @@ def bounded_loss(
         relevant = [w for w in windows if w.touches(path_nodes, path_edges)]
         row = per_node.setdefault(node, defaultdict(int))
         for session in node_sessions:
-            _loss_of_session(session, since, grace, sources, by_publisher, relevant, row,
-                             violations)
+            _loss_of_session(session, since, grace, sources, by_publisher, published, relevant,
+                             row, violations)
         owed_any = owed_any or row["owed"] > 0
         for key, value in row.items():
             if isinstance(value, int):
@@ -255,10 +262,10 @@ def bounded_loss(
 
 def _loss_of_session(session: Session, since: str, grace: float, sources: list[str],
                      by_publisher: dict[str, list[tuple[Message, float]]],
-                     windows: list[Window], row: dict[str, Any],
-                     violations: list[dict[str, Any]]) -> None:
+                     published: dict[Message, Event], windows: list[Window],
+                     row: dict[str, Any], violations: list[dict[str, Any]]) -> None:
     """Add one session's figures to ``row`` and its unexcused loss to ``violations``."""
-    start = _judged_start(session, since, grace)
+    start = _judged_start(session, since, grace, published)
     stop = session.stop - grace
     got = {message_of(e) for e in session.deliveries}
     row["delivered"] += len(session.deliveries)
@@ -266,7 +273,7 @@ def _loss_of_session(session: Session, since: str, grace: float, sources: list[s
     silences = [b - a for a, b in pairwise(times)]
     row["longest_silence_ms"] = round(
         max([row.get("longest_silence_ms", 0.0), *(s * 1000 for s in silences)]), 3)
-    first = session.first
+    first = _first_published(session, published)
     unexcused: list[tuple[Message, float]] = []
     for publisher in sources:
         for message, t in by_publisher[publisher]:

@@ -98,17 +98,20 @@ def _window(start: float, end: float, fault: str, target: object) -> Window:
 
 
 def _next_start(history: Sequence[Event], node: str, after: float) -> float | None:
+    """When ``node`` next started after ``after``: its lifecycle start (the process
+    really runs), else a start/restart fault's apply (a history without lifecycle)."""
+    fallback: float | None = None
     for event in history:
         if event["t"] <= after:
             continue
         kind = event.get("type")
         if kind == "lifecycle" and event.get("target") == node and event.get("event") == "start":
             return event["t"]
-        if (kind == "fault" and event.get("phase", "apply") == "apply"
+        if (fallback is None and kind == "fault" and event.get("phase", "apply") == "apply"
                 and event.get("fault") in ("start", "restart")
                 and node in parse_target(event.get("target")).nodes):
-            return event["t"]
-    return None
+            fallback = event["t"]
+    return fallback
 
 
 def _windows_from_events(history: Sequence[Event], end: float) -> list[Window]:
