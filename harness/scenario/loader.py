@@ -26,7 +26,7 @@ from harness.scenario.errors import (
     one_of,
 )
 from harness.scenario.faults import World, resolve_faults
-from harness.scenario.model import Edge, Scenario
+from harness.scenario.model import Scenario, edges_of
 from harness.scenario.nodes import group_members, resolve_nodes, resolve_timing
 from harness.scenario.source import read_yaml
 
@@ -112,8 +112,7 @@ def _build(data: Any, issues: Issues) -> Scenario | None:
     world = World(
         nodes=nodes,
         groups=group_members(nodes),
-        edges=[Edge(source=n.name, target=t.node, port=t.port)
-               for n in nodes.values() for t in n.connect],
+        edges=edges_of(nodes.values()),
         duration=top.get("duration", float("inf")),
         broken=broken,
     )

@@ -14,6 +14,7 @@ not take part in equality, since a reloaded copy lives in another file.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -85,6 +86,23 @@ class Node(_Frozen):
     options: dict[str, Any] = Field(default_factory=dict)
     command: list[str] | None = None
     autostart: bool = True
+
+
+def edges_of(nodes: Iterable[Node]) -> list[Edge]:
+    """The connect edges of ``nodes``, in node order then connect order.
+
+    A pair's second and later edges (other ports of the same target) are
+    ``extra``: their proxy names carry the port.
+    """
+    edges: list[Edge] = []
+    pairs: set[tuple[str, str]] = set()
+    for node in nodes:
+        for target in node.connect:
+            pair = (node.name, target.node)
+            edges.append(Edge(source=node.name, target=target.node, port=target.port,
+                              extra=pair in pairs))
+            pairs.add(pair)
+    return edges
 
 
 def _one_or_list(names: list[str]) -> str | list[str]:
@@ -206,15 +224,7 @@ class Scenario(_Frozen):
 
     def edges(self) -> list[Edge]:
         """Every connect edge, in node order then connect order."""
-        edges: list[Edge] = []
-        pairs: set[tuple[str, str]] = set()
-        for node in self.nodes.values():
-            for target in node.connect:
-                pair = (node.name, target.node)
-                edges.append(Edge(source=node.name, target=target.node, port=target.port,
-                                  extra=pair in pairs))
-                pairs.add(pair)
-        return edges
+        return edges_of(self.nodes.values())
 
     def groups(self) -> dict[str, list[str]]:
         """Group name -> its nodes (a node without replicas is a group of one)."""
