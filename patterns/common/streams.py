@@ -96,16 +96,16 @@ class PeerCounter:
     EVENTS = zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED
 
     def __init__(self, sock: zmq.Socket) -> None:
-        self._monitor = sock.get_monitor_socket(self.EVENTS)
+        self.monitor = sock.get_monitor_socket(self.EVENTS)
         self.peers = 0
         self.handshakes = 0
 
     def update(self, timeout_ms: int = 0) -> int:
         """Read the events that arrived (waiting up to ``timeout_ms`` for the first)."""
         wait = max(0, timeout_ms)
-        while self._monitor.poll(wait, zmq.POLLIN):
+        while self.monitor.poll(wait, zmq.POLLIN):
             wait = 0
-            event = recv_monitor_message(self._monitor)["event"]
+            event = recv_monitor_message(self.monitor)["event"]
             if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 self.peers += 1
                 self.handshakes += 1
@@ -124,4 +124,4 @@ class PeerCounter:
         return self.peers
 
     def close(self) -> None:
-        self._monitor.close(linger=0)
+        self.monitor.close(linger=0)

@@ -11,7 +11,10 @@ queue when it dies are lost too, without a trace of who held them: the
 checker names them as lost in transit.
 
 Any message on the control socket is the kill signal (as in the Guide): the
-worker traces ``killed`` and exits 0. The control socket is read before the
+worker traces ``killed`` and exits 0. It also traces ``kill_channel`` when
+its control connection comes up or goes down (from libzmq's socket
+monitor): a worker whose SUB is not connected when the sink sends KILL
+misses it, the Guide's own warning. The control socket is read before the
 next task, so a worker never starts a task after the batch is over. The
 Guide's bare-workload tasks (``"37"``) are worked too, and answered with the
 workload echoed, as taskwork2 does.
@@ -25,7 +28,7 @@ import time
 import zmq
 
 from patterns.common import role, trace
-from patterns.common.streams import DEFAULT_HWM, new_socket
+from patterns.common.streams import DEFAULT_HWM, PeerCounter, new_socket
 from patterns.majordomo.fastio import recv_frames, send_frames
 from patterns.pipeline import tasks
 
@@ -45,12 +48,15 @@ class Worker:
         self.receiver = new_socket(ctx, zmq.PULL, hwm)
         self.sender = new_socket(ctx, zmq.PUSH, hwm)
         self.controller: zmq.Socket | None = None
+        self.control_peers: PeerCounter | None = None
         self.poller = zmq.Poller()
         if control is not None:
             self.controller = new_socket(ctx, zmq.SUB, hwm)
             self.controller.setsockopt(zmq.SUBSCRIBE, b"")
+            self.control_peers = PeerCounter(self.controller)
             self.controller.connect(control)
             self.poller.register(self.controller, zmq.POLLIN)
+            self.poller.register(self.control_peers.monitor, zmq.POLLIN)
         self.receiver.connect(ventilator)
         self.sender.connect(sink)
         self.poller.register(self.receiver, zmq.POLLIN)
@@ -60,6 +66,11 @@ class Worker:
     def step(self, timeout_ms: int = POLL_MS) -> None:
         """Wait (bounded) for the kill signal or a task, and act on it."""
         ready = dict(self.poller.poll(timeout_ms))
+        peers = self.control_peers
+        if peers is not None and peers.monitor in ready:
+            before = peers.peers
+            if (peers.update() > 0) != (before > 0):
+                trace.emit("kill_channel", connected=peers.peers > 0)
         if self.controller is not None and self.controller in ready:
             signal = self.controller.recv_multipart()
             trace.emit("killed", signal=signal[0][:32] if signal else b"")
@@ -88,6 +99,8 @@ class Worker:
             self.step()
 
     def close(self) -> None:
+        if self.control_peers is not None:
+            self.control_peers.close()
         for sock in (self.receiver, self.sender, self.controller):
             if sock is not None:
                 sock.close(linger=0)

@@ -148,4 +148,5 @@ def test_a_batch_end_to_end_with_the_kill_signal(tmp_path) -> None:
         assert sum(done.values()) == 60 and min(done.values()) > 0  # both took work
         assert procs.events("sink", "batch_start")[0]["source"] == "ventilator"
         assert all(procs.events(w, "killed") for w in ("w1", "w2"))
+        assert all(procs.events(w, "kill_channel")[0]["connected"] for w in ("w1", "w2"))
         assert stop(vent, signal.SIGTERM) == 0 and stop(sink, signal.SIGTERM) == 0
