@@ -37,6 +37,18 @@ CONTROLS = [
      "majordomo/majordomo-mmi.yaml", "mmi_reflects_workers"),
     ("majordomo.broker", "majordomo_misrouting_broker.py",
      "majordomo/majordomo-steady.yaml", "every_request_answered"),
+    ("pubsub.subscriber", "reordering_subscriber.py",
+     "pubsub/pubsub-subscriber-paused.yaml", "ordered_delivery"),
+    ("pubsub.subscriber", "duplicating_subscriber.py",
+     "pubsub/pubsub-proxy-restart.yaml", "ordered_delivery"),
+    ("pubsub.subscriber", "slow_subscriber.py",
+     "pubsub/pubsub-subscriber-paused.yaml", "bounded_loss"),
+    ("pubsub.publisher", "blocking_publisher.py",
+     "pubsub/pubsub-slow-subscriber.yaml", "delivery_latency"),
+    ("pipeline.sink", "double_counting_sink.py",
+     "pipeline/pipeline-steady.yaml", "tasks_exactly_once"),
+    ("pipeline.worker", "deaf_worker.py",
+     "pipeline/pipeline-steady.yaml", "kill_stops_workers"),
 ]
 
 
