@@ -86,7 +86,12 @@ class Session:
 
 
 def sessions(history: Sequence[Event], end: float) -> dict[str, list[Session]]:
-    """Each subscriber's sessions, with its tracked deliveries and sync event."""
+    """Each subscriber's sessions, with its tracked deliveries and sync event.
+
+    No session runs past ``end``: that is when the harness began stopping the
+    workload, and it logs each client's exit only once it has stopped them
+    all, so a ``lifecycle exit`` can come seconds after the process was gone.
+    """
     out: dict[str, list[Session]] = defaultdict(list)
     open_: dict[str, Session] = {}
     for event in history:
@@ -94,7 +99,7 @@ def sessions(history: Sequence[Event], end: float) -> dict[str, list[Session]]:
         if kind == "subscribe":
             node = event["node"]
             if node in open_:
-                open_.pop(node).stop = event["t"]
+                open_.pop(node).stop = min(event["t"], end)
             topics = event.get("topics")
             filters = [t for t in topics if isinstance(t, str)] if isinstance(topics, list) else []
             session = Session(node, event["t"], end, filters or [""])
@@ -103,7 +108,7 @@ def sessions(history: Sequence[Event], end: float) -> dict[str, list[Session]]:
         elif kind == "lifecycle" and event.get("event") in ("exit", "start"):
             node = str(event.get("target"))
             if node in open_:
-                open_.pop(node).stop = event["t"]
+                open_.pop(node).stop = min(event["t"], end)
         elif kind == "deliver" and event["node"] in open_ and message_of(event) is not None:
             open_[event["node"]].deliveries.append(event)
         elif kind == "sync" and event["node"] in open_:

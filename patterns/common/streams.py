@@ -15,7 +15,9 @@ here so that every role does them the same way:
   a replayed run draws the same workloads (one stable hash: ``hash()`` of a
   ``str`` changes per process).
 - :class:`PeerCounter`: how many peers completed the ZMTP handshake with a
-  socket, from libzmq's socket monitor. A ventilator waits for its workers
+  socket, from libzmq's socket monitor.
+- :func:`recv_bytes`: a fast multipart receive that never loses a stop
+  signal (see its docstring). A ventilator waits for its workers
   this way: a completed handshake proves the peer is there, where a TCP
   accept through Toxiproxy proves only that the proxy is.
 """
@@ -28,11 +30,36 @@ import time
 import zlib
 
 import zmq
+from zmq.backend import Socket as _BackendSocket
 from zmq.utils.monitor import recv_monitor_message
 
 from patterns.common import trace
 
 DEFAULT_HWM = 1000  # libzmq's own default, made explicit
+
+_raw_recv = _BackendSocket.recv
+_raw_get = _BackendSocket.get
+_RCVMORE = int(zmq.RCVMORE)
+_NOBLOCK = int(zmq.NOBLOCK)
+
+
+def recv_bytes(sock: zmq.Socket, noblock: bool = False) -> list[bytes]:
+    """One multipart message as ``bytes`` frames, through pyzmq's backend calls.
+
+    Not ``patterns.majordomo.fastio.recv_frames``: that one receives
+    ``zmq.Frame`` objects (copy=False), and a SIGTERM whose Python handler
+    runs while a Frame is being deallocated raises inside ``__dealloc__``,
+    where Python ignores exceptions: the role never stops (seen: a
+    subscriber at 1,000 messages/s printed "Exception ignored in
+    Frame.__dealloc__" and was SIGKILLed at teardown). Copying into bytes
+    creates no Frame; it costs 3.1 us against 2.3 us for a 4-frame message
+    (``recv_multipart``: 6.4 us).
+    """
+    flags = _NOBLOCK if noblock else 0
+    frames = [_raw_recv(sock, flags, True)]
+    while _raw_get(sock, _RCVMORE):
+        frames.append(_raw_recv(sock, flags, True))
+    return frames
 
 
 def set_hwm(sock: zmq.Socket, hwm: int) -> None:

@@ -27,8 +27,8 @@ import time
 import zmq
 
 from patterns.common import role, trace
-from patterns.common.streams import DEFAULT_HWM, new_socket
-from patterns.majordomo.fastio import poll_in, recv_frames, send_frames
+from patterns.common.streams import DEFAULT_HWM, new_socket, recv_bytes
+from patterns.majordomo.fastio import poll_in, send_frames
 from patterns.pipeline import tasks
 
 KILL_REPEAT_S = 0.1
@@ -122,7 +122,7 @@ class Sink:
 
     def step(self) -> None:
         if poll_in(self.receiver, POLL_MS):
-            frames = recv_frames(self.receiver)
+            frames = recv_bytes(self.receiver)
             self.handle(frames[0] if len(frames) == 1 else b"|".join(frames))
         self.check_batch()
         self.kill_if_due()

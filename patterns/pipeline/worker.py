@@ -28,8 +28,8 @@ import time
 import zmq
 
 from patterns.common import role, trace
-from patterns.common.streams import DEFAULT_HWM, PeerCounter, new_socket
-from patterns.majordomo.fastio import recv_frames, send_frames
+from patterns.common.streams import DEFAULT_HWM, PeerCounter, new_socket, recv_bytes
+from patterns.majordomo.fastio import send_frames
 from patterns.pipeline import tasks
 
 POLL_MS = 200
@@ -77,7 +77,7 @@ class Worker:
             self.killed = True
             return
         if self.receiver in ready:
-            self.work(recv_frames(self.receiver)[0])
+            self.work(recv_bytes(self.receiver)[0])
 
     def work(self, frame: bytes) -> None:
         decoded = tasks.decode_task(frame)

@@ -25,8 +25,8 @@ import logging
 import zmq
 
 from patterns.common import role, trace
-from patterns.common.streams import DEFAULT_HWM, new_socket
-from patterns.majordomo.fastio import poll_in, recv_frames
+from patterns.common.streams import DEFAULT_HWM, new_socket, recv_bytes
+from patterns.majordomo.fastio import poll_in
 from patterns.pubsub import envelope
 
 POLL_MS = 200  # wake-up period, so a stop signal is noticed while idle
@@ -69,7 +69,7 @@ class Subscriber:
         """Handle at most one message; what it was, or None when none came in time."""
         if not poll_in(self.socket, timeout_ms):
             return None
-        return self.handle(recv_frames(self.socket))
+        return self.handle(recv_bytes(self.socket))
 
     def handle(self, frames: list[bytes]) -> str:
         stamp = envelope.decode(frames)

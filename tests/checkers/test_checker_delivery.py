@@ -257,3 +257,12 @@ def test_odd_events_never_crash_the_checkers() -> None:
     for name in ("ordered_delivery", "bounded_loss", "delivery_latency"):
         result = run_contract(name, {}, odd, context(DIRECT, end=1))
         assert not result.message.startswith("checker error"), (name, result.message)
+
+
+def test_no_session_runs_past_the_run_end() -> None:
+    # The harness logs the exit of a client it stopped at the end only after
+    # stopping the others: seconds late. Messages after the run end are not owed.
+    history = by_time(subscribe(0, "s1"), published(300), stream("s1", list(range(1, 101))),
+                      lifecycle(4.5, "s1", "exit"))
+    assert bounded_loss(history, context(DIRECT, end=2.0), grace=0.02).verdict == "ok"
+    assert bounded_loss(history, context(DIRECT, end=3.0), grace=0.02).verdict == "violated"

@@ -191,3 +191,4 @@ def test_roles_exit_zero_on_sigterm_and_survive_garbage(tmp_path) -> None:
         assert sub.poll() is None
         assert stop(sub, signal.SIGTERM) == 0
         assert stop(proxy, signal.SIGTERM) == 0
+
