@@ -39,12 +39,14 @@ from pathlib import Path
 import zmq
 from common import free_port
 
+from patterns.common.streams import SocketLimits
 from patterns.pubsub import envelope
 from patterns.pubsub.proxy import XProxy
 from patterns.pubsub.publisher import Publisher
 from patterns.pubsub.subscriber import DELIVERED, ENDED, Subscriber
 
 TOPICS = [b"10001", b"10002", b"10003"]
+UNLIMITED = SocketLimits(hwm=0)
 
 
 def endpoint() -> str:
@@ -77,7 +79,8 @@ def our_publisher(bind: str, count: int, size: int, ready: EventType, trace: str
     if trace:
         os.environ.update(ZCHAOS_TRACE=trace, ZCHAOS_NODE="pub", ZCHAOS_T0="0")
     ctx = zmq.Context()
-    pub = Publisher([bind], topics=TOPICS, publisher_id=b"pub", epoch=0, hwm=0, size=size,
+    pub = Publisher([bind], topics=TOPICS, publisher_id=b"pub", epoch=0, limits=UNLIMITED,
+                    size=size,
                     context=ctx)
     _beacon_until(pub.socket, ready)
     for _ in range(count):
@@ -100,7 +103,7 @@ def raw_proxy(publisher: str, backend: str) -> None:
 
 
 def our_proxy(publisher: str, backend: str) -> None:
-    XProxy([publisher], backend, hwm=0, context=zmq.Context()).run()
+    XProxy([publisher], backend, limits=UNLIMITED, context=zmq.Context()).run()
 
 
 def measure_raw(connect: str, ready: EventType) -> tuple[int, float]:
@@ -128,7 +131,7 @@ def measure_raw(connect: str, ready: EventType) -> tuple[int, float]:
 
 def measure_ours(connect: str, ready: EventType) -> tuple[int, float]:
     ctx = zmq.Context()
-    sub = Subscriber([connect], topics=[b""], hwm=0, context=ctx)
+    sub = Subscriber([connect], topics=[b""], limits=UNLIMITED, context=ctx)
     count, first, last = 0, 0.0, 0.0
     while True:
         outcome = sub.receive(1000)

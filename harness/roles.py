@@ -50,6 +50,7 @@ OPTION_TYPES: dict[str, OptionType] = {
     "verbose": "bool",
     # One-way flows (pub-sub, pipeline; docs/pubsub.md, docs/pipeline.md)
     "hwm": "int",  # high-water mark of every socket of the role (messages; 0 = no limit)
+    "buffer": "int",  # kernel send/receive buffer of every socket, bytes (0 = OS default)
     "topics": "str",  # comma-separated topics: published round-robin / subscribed to (prefixes)
     "messages": "int",  # messages to publish (then END) / to receive before exiting (0 = no end)
     "size": "int",  # publisher: pad each message's data to this many bytes
@@ -146,29 +147,29 @@ ROLES: dict[str, Role] = {
         # receivers are the workload (clients): a run starts when they are up and
         # ends early once every one has exited (END received, kill signal obeyed).
         _role("pubsub.publisher", "server", binds=("publish",),
-              options=frozenset({"topics", "rate", "messages", "size", "hwm", "verbose"}),
+              options=frozenset({"topics", "rate", "messages", "size", "hwm", "buffer", "verbose"}),
               summary="weather PUB: topic envelopes, per-topic sequence numbers"),
         _role("pubsub.subscriber", "client",
-              options=frozenset({"topics", "messages", "hwm", "verbose"}),
+              options=frozenset({"topics", "messages", "hwm", "buffer", "verbose"}),
               summary="SUB with topic filters; traces every delivery"),
         _role("pubsub.proxy", "server", binds=("backend",),
-              options=frozenset({"hwm", "verbose"}),
+              options=frozenset({"hwm", "buffer", "verbose"}),
               summary="XSUB/XPUB zmq.proxy: connects to publishers, binds for subscribers"),
         _role("pubsub.syncpub", "server", binds=("publish", "sync"),
-              options=frozenset({"topics", "rate", "messages", "size", "hwm", "subscribers",
-                                 "verbose"}),
+              options=frozenset({"topics", "rate", "messages", "size", "hwm", "buffer",
+                                 "subscribers", "verbose"}),
               summary="publisher that waits for N subscribers over REQ/REP, beaconing HELLO"),
         _role("pubsub.syncsub", "client",
-              options=frozenset({"topics", "messages", "hwm", "timeout", "verbose"}),
+              options=frozenset({"topics", "messages", "hwm", "buffer", "timeout", "verbose"}),
               summary="subscriber that syncs (after a HELLO) before listening"),
         _role("pipeline.ventilator", "server", binds=("tasks",),
               options=frozenset({"tasks", "rate", "work", "workers", "wait_sink", "timeout",
-                                 "hwm", "verbose"}),
+                                 "hwm", "buffer", "verbose"}),
               summary="PUSH a batch of tasks; '0' to the sink"),
-        _role("pipeline.worker", "client", options=frozenset({"hwm", "verbose"}),
+        _role("pipeline.worker", "client", options=frozenset({"hwm", "buffer", "verbose"}),
               summary="PULL tasks, PUSH results, exit on the sink's kill signal"),
         _role("pipeline.sink", "server", binds=("results", "control"),
-              options=frozenset({"tasks", "timeout", "hwm", "verbose"}),
+              options=frozenset({"tasks", "timeout", "hwm", "buffer", "verbose"}),
               summary="PULL results, count each task once, PUB KILL when done"),
     ]
 }

@@ -5,9 +5,10 @@ instead *stream*: a publisher or ventilator sends at a rate, subscribers and
 workers take what comes. Four small things recur in all of them and live
 here so that every role does them the same way:
 
-- :func:`set_hwm`: the high-water mark of every socket (``--hwm``; 0 is
-  libzmq's "no limit", 1000 its default), on both directions since a socket
-  type has one or the other (Guide ch. 2, "High-Water Marks").
+- :class:`SocketLimits`, :func:`new_socket`: the high-water mark of every
+  socket (``--hwm``; 0 is libzmq's "no limit", 1000 its default), on both
+  directions since a socket type has one or the other (Guide ch. 2,
+  "High-Water Marks"), and its kernel buffers (``--buffer``).
 - :class:`Pacer`: a fixed-rate schedule (``--rate``) that never drifts, so a
   stalled sender catches up instead of publishing at a lower rate forever.
 - :func:`default_epoch`: what a restarted stream source numbers its epoch.
@@ -24,10 +25,12 @@ here so that every role does them the same way:
 
 from __future__ import annotations
 
+import argparse
 import os
 import random
 import time
 import zlib
+from dataclasses import dataclass
 
 import zmq
 from zmq.backend import Socket as _BackendSocket
@@ -62,17 +65,48 @@ def recv_bytes(sock: zmq.Socket, noblock: bool = False) -> list[bytes]:
     return frames
 
 
+@dataclass(frozen=True)
+class SocketLimits:
+    """How much a role's sockets may queue (``--hwm``, ``--buffer``).
+
+    ``hwm`` counts messages in libzmq's pipes (0 = no limit); ``buffer`` is
+    the kernel's SO_SNDBUF/SO_RCVBUF in bytes (0 = the OS default, which on
+    Linux autotunes up to ``net.ipv4.tcp_rmem`` max: tens of MB). Messages
+    wait in both (Guide ch. 2: "some will sit in B's network buffers ... in
+    A's network buffers"), so a scenario that must push a subscriber past
+    its HWM bounds the kernel's share too.
+    """
+
+    hwm: int = DEFAULT_HWM
+    buffer: int = 0
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace) -> SocketLimits:
+        return cls(hwm=args.hwm, buffer=args.buffer)
+
+
+def add_limit_options(p: argparse.ArgumentParser) -> None:
+    """``--hwm`` and ``--buffer``, which every one-way role takes."""
+    p.add_argument("--hwm", type=int, default=DEFAULT_HWM,
+                   help="high-water mark of every socket (messages; 0 = no limit)")
+    p.add_argument("--buffer", type=int, default=0,
+                   help="kernel send/receive buffer of every socket, bytes (0 = OS default)")
+
+
 def set_hwm(sock: zmq.Socket, hwm: int) -> None:
     """Set SNDHWM and RCVHWM of ``sock`` (before bind/connect: pipes take it at creation)."""
     sock.setsockopt(zmq.SNDHWM, max(0, hwm))
     sock.setsockopt(zmq.RCVHWM, max(0, hwm))
 
 
-def new_socket(ctx: zmq.Context, kind: int, hwm: int) -> zmq.Socket:
-    """A socket with linger 0 and ``hwm`` on both directions."""
+def new_socket(ctx: zmq.Context, kind: int, limits: SocketLimits) -> zmq.Socket:
+    """A socket with linger 0 and ``limits`` on both directions (set before bind/connect)."""
     sock = ctx.socket(kind)
     sock.linger = 0
-    set_hwm(sock, hwm)
+    set_hwm(sock, limits.hwm)
+    if limits.buffer > 0:
+        sock.setsockopt(zmq.SNDBUF, limits.buffer)
+        sock.setsockopt(zmq.RCVBUF, limits.buffer)
     return sock
 
 

@@ -27,7 +27,7 @@ import time
 import zmq
 
 from patterns.common import role, trace
-from patterns.common.streams import DEFAULT_HWM, new_socket, recv_bytes
+from patterns.common.streams import SocketLimits, add_limit_options, new_socket, recv_bytes
 from patterns.majordomo.fastio import poll_in, send_frames
 from patterns.pipeline import tasks
 
@@ -39,12 +39,12 @@ class Sink:
     """PULL results, PUB the kill signal, and the tally of one batch."""
 
     def __init__(self, results: str, control: str, *, expected: int, timeout_s: float,
-                 hwm: int = DEFAULT_HWM, context: zmq.Context | None = None,
+                 limits: SocketLimits = SocketLimits(), context: zmq.Context | None = None,
                  log: logging.Logger | None = None) -> None:
         ctx = context or zmq.Context.instance()
         self.log = log or logging.getLogger("pipeline.sink")
-        self.receiver = new_socket(ctx, zmq.PULL, hwm)
-        self.controller = new_socket(ctx, zmq.PUB, hwm)
+        self.receiver = new_socket(ctx, zmq.PULL, limits)
+        self.controller = new_socket(ctx, zmq.PUB, limits)
         self.receiver.bind(results)
         self.controller.bind(control)
         self.expected = expected
@@ -141,8 +141,7 @@ def add_sink_options(p: argparse.ArgumentParser) -> None:
     add("--tasks", type=int, default=100, help="results that complete the batch")
     add("--timeout-ms", type=int, default=5000,
         help="give up on missing results after this long without one (0 = never)")
-    add("--hwm", type=int, default=DEFAULT_HWM,
-        help="high-water mark of every socket (messages; 0 = no limit)")
+    add_limit_options(p)
 
 
 def main(sink_class: type[Sink] = Sink) -> int:
@@ -154,7 +153,8 @@ def main(sink_class: type[Sink] = Sink) -> int:
     if not args.bind or len(args.bind) != 2:
         p.error("give --bind twice: the results endpoint, then the kill-signal endpoint")
     sink = sink_class(args.bind[0], args.bind[1], expected=args.tasks,
-                      timeout_s=args.timeout_ms / 1000, hwm=args.hwm, log=log)
+                      timeout_s=args.timeout_ms / 1000, limits=SocketLimits.from_args(args),
+                      log=log)
     log.info("collecting %d results on %s; kill signal on %s", args.tasks, args.bind[0],
              args.bind[1])
     try:

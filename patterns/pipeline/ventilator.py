@@ -29,9 +29,10 @@ import zmq
 
 from patterns.common import role, trace
 from patterns.common.streams import (
-    DEFAULT_HWM,
     Pacer,
     PeerCounter,
+    SocketLimits,
+    add_limit_options,
     default_epoch,
     new_socket,
     seeded_random,
@@ -44,19 +45,20 @@ from patterns.pipeline.tasks import TaskId
 class Ventilator:
     """PUSH to the workers, PUSH to the sink (optional), one batch of tasks."""
 
-    def __init__(self, endpoint: str, sink: str | None, *, hwm: int = DEFAULT_HWM,
+    def __init__(self, endpoint: str, sink: str | None, *,
+                 limits: SocketLimits = SocketLimits(),
                  name: str | None = None, epoch: int | None = None,
                  context: zmq.Context | None = None) -> None:
         ctx = context or zmq.Context.instance()
         self.name = name or trace.node_name("ventilator")
         self.epoch = default_epoch() if epoch is None else epoch
-        self.sender = new_socket(ctx, zmq.PUSH, hwm)
+        self.sender = new_socket(ctx, zmq.PUSH, limits)
         self.workers = PeerCounter(self.sender)
         self.sender.bind(endpoint)
         self.sink: zmq.Socket | None = None
         self.sink_peers: PeerCounter | None = None
         if sink is not None:
-            self.sink = new_socket(ctx, zmq.PUSH, hwm)
+            self.sink = new_socket(ctx, zmq.PUSH, limits)
             self.sink_peers = PeerCounter(self.sink)
             self.sink.connect(sink)
         self.sent = 0
@@ -112,13 +114,13 @@ def main() -> int:
                    default=False, help="wait for the sink connection before the batch")
     p.add_argument("--timeout-ms", type=int, default=10000,
                    help="the longest to wait for workers and sink before starting anyway")
-    p.add_argument("--hwm", type=int, default=DEFAULT_HWM,
-                   help="high-water mark of every socket (messages; 0 = no limit)")
+    add_limit_options(p)
     args = p.parse_args()
     log = role.configure_logging(args.verbose)
     if not args.bind:
         p.error("--bind is required")
-    vent = Ventilator(args.bind[0], (args.connect or [None])[0], hwm=args.hwm)
+    vent = Ventilator(args.bind[0], (args.connect or [None])[0],
+                     limits=SocketLimits.from_args(args))
     rng = seeded_random("ventilator")
     try:
         vent.wait_ready(args.workers, args.wait_sink, args.timeout_ms / 1000, log)

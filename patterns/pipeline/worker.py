@@ -28,7 +28,13 @@ import time
 import zmq
 
 from patterns.common import role, trace
-from patterns.common.streams import DEFAULT_HWM, PeerCounter, new_socket, recv_bytes
+from patterns.common.streams import (
+    PeerCounter,
+    SocketLimits,
+    add_limit_options,
+    new_socket,
+    recv_bytes,
+)
 from patterns.majordomo.fastio import send_frames
 from patterns.pipeline import tasks
 
@@ -41,17 +47,17 @@ class Worker:
     """PULL tasks, PUSH results, SUB to the kill signal."""
 
     def __init__(self, ventilator: str, sink: str, control: str | None, *,
-                 hwm: int = DEFAULT_HWM, name: str | None = None,
+                 limits: SocketLimits = SocketLimits(), name: str | None = None,
                  context: zmq.Context | None = None) -> None:
         ctx = context or zmq.Context.instance()
         self.name = name or trace.node_name("worker")
-        self.receiver = new_socket(ctx, zmq.PULL, hwm)
-        self.sender = new_socket(ctx, zmq.PUSH, hwm)
+        self.receiver = new_socket(ctx, zmq.PULL, limits)
+        self.sender = new_socket(ctx, zmq.PUSH, limits)
         self.controller: zmq.Socket | None = None
         self.control_peers: PeerCounter | None = None
         self.poller = zmq.Poller()
         if control is not None:
-            self.controller = new_socket(ctx, zmq.SUB, hwm)
+            self.controller = new_socket(ctx, zmq.SUB, limits)
             self.controller.setsockopt(zmq.SUBSCRIBE, b"")
             self.control_peers = PeerCounter(self.controller)
             self.controller.connect(control)
@@ -109,14 +115,14 @@ class Worker:
 def main() -> int:
     p = role.parser("Task worker: PULL tasks, PUSH results, exit on the sink's kill signal.")
     role.add_connect(p, "ventilator (tasks), then sink (results), then sink (kill signal)")
-    p.add_argument("--hwm", type=int, default=DEFAULT_HWM,
-                   help="high-water mark of every socket (messages; 0 = no limit)")
+    add_limit_options(p)
     args = p.parse_args()
     logger = role.configure_logging(args.verbose)
     if not args.connect or len(args.connect) not in (2, 3):
         p.error("give --connect two or three times: ventilator, sink results[, sink control]")
     control = args.connect[2] if len(args.connect) == 3 else None
-    worker = Worker(args.connect[0], args.connect[1], control, hwm=args.hwm)
+    worker = Worker(args.connect[0], args.connect[1], control,
+                    limits=SocketLimits.from_args(args))
     trace.emit("ready", kill_signal=control is not None)
     logger.info("working (kill signal: %s)", "yes" if control else "no")
     try:

@@ -22,17 +22,18 @@ from __future__ import annotations
 import zmq
 
 from patterns.common import role, trace
-from patterns.common.streams import DEFAULT_HWM, new_socket
+from patterns.common.streams import SocketLimits, add_limit_options, new_socket
 
 
 class XProxy:
     """Frontend XSUB connected to the publishers, backend XPUB bound for subscribers."""
 
-    def __init__(self, publishers: list[str], backend: str, *, hwm: int = DEFAULT_HWM,
+    def __init__(self, publishers: list[str], backend: str, *,
+                 limits: SocketLimits = SocketLimits(),
                  context: zmq.Context | None = None) -> None:
         ctx = context or zmq.Context.instance()
-        self.frontend = new_socket(ctx, zmq.XSUB, hwm)
-        self.backend = new_socket(ctx, zmq.XPUB, hwm)
+        self.frontend = new_socket(ctx, zmq.XSUB, limits)
+        self.backend = new_socket(ctx, zmq.XPUB, limits)
         self.backend.bind(backend)
         for endpoint in publishers:
             self.frontend.connect(endpoint)
@@ -54,13 +55,12 @@ def main() -> int:
     p = role.parser("XSUB/XPUB pub-sub proxy: forwards messages down, subscriptions up.")
     role.add_bind(p, "backend (XPUB, for subscribers)")
     role.add_connect(p, "publisher")
-    p.add_argument("--hwm", type=int, default=DEFAULT_HWM,
-                   help="high-water mark of every socket (messages; 0 = no limit)")
+    add_limit_options(p)
     args = p.parse_args()
     log = role.configure_logging(args.verbose)
     if not args.bind or not args.connect:
         p.error("give --bind (the backend) and at least one --connect (a publisher)")
-    proxy = XProxy(args.connect, args.bind[0], hwm=args.hwm)
+    proxy = XProxy(args.connect, args.bind[0], limits=SocketLimits.from_args(args))
     log.info("proxy: %s -> %s", ", ".join(args.connect), proxy.backend_endpoint)
     trace.emit("proxy", frontend=args.connect, backend=proxy.backend_endpoint)
     try:

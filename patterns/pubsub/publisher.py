@@ -29,8 +29,9 @@ import zmq
 
 from patterns.common import role, trace
 from patterns.common.streams import (
-    DEFAULT_HWM,
     Pacer,
+    SocketLimits,
+    add_limit_options,
     default_epoch,
     new_socket,
     seeded_random,
@@ -51,13 +52,13 @@ class Publisher:
         topics: list[bytes],
         publisher_id: bytes,
         epoch: int | None = None,
-        hwm: int = DEFAULT_HWM,
+        limits: SocketLimits = SocketLimits(),
         size: int = 0,
         context: zmq.Context | None = None,
         configure: Callable[[zmq.Socket], None] | None = None,
     ) -> None:
         ctx = context or zmq.Context.instance()
-        self.socket = new_socket(ctx, zmq.PUB, hwm)
+        self.socket = new_socket(ctx, zmq.PUB, limits)
         if configure is not None:
             configure(self.socket)
         for endpoint in endpoints:
@@ -132,8 +133,7 @@ def add_stream_options(p: argparse.ArgumentParser) -> None:
     add("--messages", type=int, default=0,
         help="messages to publish, then repeat END (0 = until stopped)")
     add("--size", type=int, default=0, help="pad each update's data to this many bytes")
-    add("--hwm", type=int, default=DEFAULT_HWM,
-        help="high-water mark of every socket (messages; 0 = no limit)")
+    add_limit_options(p)
 
 
 def main(configure: Callable[[zmq.Socket], None] | None = None) -> int:
@@ -147,7 +147,8 @@ def main(configure: Callable[[zmq.Socket], None] | None = None) -> int:
         p.error("--bind is required")
     publisher = Publisher(args.bind, topics=envelope.parse_topics(args.topics),
                           publisher_id=trace.node_name("publisher").encode(),
-                          hwm=args.hwm, size=args.size, configure=configure)
+                          limits=SocketLimits.from_args(args), size=args.size,
+                          configure=configure)
     log.info("publishing on %s, epoch %d, topics %s", ", ".join(args.bind), publisher.epoch,
              args.topics)
     try:

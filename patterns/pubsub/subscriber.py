@@ -25,7 +25,7 @@ import logging
 import zmq
 
 from patterns.common import role, trace
-from patterns.common.streams import DEFAULT_HWM, new_socket, recv_bytes
+from patterns.common.streams import SocketLimits, add_limit_options, new_socket, recv_bytes
 from patterns.majordomo.fastio import poll_in
 from patterns.pubsub import envelope
 
@@ -42,7 +42,7 @@ class Subscriber:
         endpoints: list[str],
         *,
         topics: list[bytes],
-        hwm: int = DEFAULT_HWM,
+        limits: SocketLimits = SocketLimits(),
         extra_filters: tuple[bytes, ...] = (),
         context: zmq.Context | None = None,
         log: logging.Logger | None = None,
@@ -57,7 +57,7 @@ class Subscriber:
         self._traced = trace.enabled()
         trace.emit("subscribe", topics=[trace.text(t) for t in topics],
                    endpoints=list(endpoints))
-        self.socket = new_socket(ctx, zmq.SUB, hwm)
+        self.socket = new_socket(ctx, zmq.SUB, limits)
         # Order matters to a sync subscriber: its last filter (HELLO) arriving
         # proves the earlier ones reached the publisher on the same connection.
         for topic in self.filters:
@@ -117,8 +117,7 @@ def add_subscriber_options(p: argparse.ArgumentParser) -> None:
                    help="comma-separated topic prefixes to subscribe to (empty = everything)")
     p.add_argument("--messages", type=int, default=0,
                    help="exit after this many messages (0 = until END or stopped)")
-    p.add_argument("--hwm", type=int, default=DEFAULT_HWM,
-                   help="high-water mark of every socket (messages; 0 = no limit)")
+    add_limit_options(p)
 
 
 def main(subscriber_class: type[Subscriber] = Subscriber) -> int:
@@ -131,7 +130,7 @@ def main(subscriber_class: type[Subscriber] = Subscriber) -> int:
     if not args.connect:
         p.error("--connect is required")
     sub = subscriber_class(args.connect, topics=envelope.parse_topics(args.topics),
-                           hwm=args.hwm, log=log)
+                           limits=SocketLimits.from_args(args), log=log)
     try:
         consume(sub, messages=args.messages, log=log)
     finally:

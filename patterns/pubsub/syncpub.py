@@ -20,7 +20,7 @@ from __future__ import annotations
 import zmq
 
 from patterns.common import role, trace
-from patterns.common.streams import DEFAULT_HWM, new_socket
+from patterns.common.streams import SocketLimits, new_socket
 from patterns.pubsub import envelope
 from patterns.pubsub.publisher import Publisher, add_stream_options, stream
 
@@ -30,10 +30,10 @@ HELLO_INTERVAL_MS = 50
 class SyncService:
     """The REP socket subscribers sync on; counts who has."""
 
-    def __init__(self, endpoint: str, *, hwm: int = DEFAULT_HWM,
+    def __init__(self, endpoint: str, *, limits: SocketLimits = SocketLimits(),
                  context: zmq.Context | None = None) -> None:
         ctx = context or zmq.Context.instance()
-        self.socket = new_socket(ctx, zmq.REP, hwm)
+        self.socket = new_socket(ctx, zmq.REP, limits)
         self.socket.bind(endpoint)
         self.synced = 0
 
@@ -70,8 +70,8 @@ def main() -> int:
         p.error("give --bind twice: the PUB endpoint, then the sync (REP) endpoint")
     publisher = Publisher([args.bind[0]], topics=envelope.parse_topics(args.topics),
                           publisher_id=trace.node_name("syncpub").encode(),
-                          hwm=args.hwm, size=args.size)
-    sync = SyncService(args.bind[1], hwm=args.hwm)
+                          limits=SocketLimits.from_args(args), size=args.size)
+    sync = SyncService(args.bind[1], limits=SocketLimits.from_args(args))
     try:
         log.info("waiting for %d subscribers on %s", args.subscribers, args.bind[1])
         wait_for_subscribers(publisher, sync, args.subscribers)

@@ -22,7 +22,7 @@ import time
 import zmq
 
 from patterns.common import role, trace
-from patterns.common.streams import new_socket
+from patterns.common.streams import SocketLimits, new_socket
 from patterns.pubsub import envelope
 from patterns.pubsub.subscriber import (
     ENDED,
@@ -48,7 +48,7 @@ def await_beacon(sub: Subscriber, timeout_ms: int) -> bool:
         sub.handle(frames)
 
 
-def sync_with(sub: Subscriber, endpoint: str, *, timeout_ms: int, hwm: int,
+def sync_with(sub: Subscriber, endpoint: str, *, timeout_ms: int, limits: SocketLimits,
               log: logging.Logger) -> bool:
     """Send the sync request and wait for the reply, still reading the SUB socket.
 
@@ -57,7 +57,7 @@ def sync_with(sub: Subscriber, endpoint: str, *, timeout_ms: int, hwm: int,
     ctx = zmq.Context.instance()
     request = trace.node_name("syncsub").encode()
     while True:
-        req = new_socket(ctx, zmq.REQ, hwm)
+        req = new_socket(ctx, zmq.REQ, limits)
         req.connect(endpoint)
         req.send(request)
         deadline = time.monotonic() + max(1, timeout_ms) / 1000
@@ -88,12 +88,14 @@ def main() -> int:
     if not args.connect or len(args.connect) != 2:
         p.error("give --connect twice: the publisher's PUB endpoint, then its sync endpoint")
     sub = Subscriber([args.connect[0]], topics=envelope.parse_topics(args.topics),
-                     hwm=args.hwm, extra_filters=(envelope.HELLO,), log=log)
+                     limits=SocketLimits.from_args(args), extra_filters=(envelope.HELLO,),
+                     log=log)
     try:
         beacon = await_beacon(sub, args.timeout_ms)
         if not beacon:
             log.warning("no HELLO within %d ms; syncing anyway", args.timeout_ms)
-        if sync_with(sub, args.connect[1], timeout_ms=args.timeout_ms, hwm=args.hwm, log=log):
+        if sync_with(sub, args.connect[1], timeout_ms=args.timeout_ms,
+                     limits=SocketLimits.from_args(args), log=log):
             trace.emit("sync", hello=beacon)
             log.info("synced (beacon seen: %s)", beacon)
             consume(sub, messages=args.messages, log=log)

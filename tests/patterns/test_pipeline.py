@@ -123,7 +123,7 @@ def test_sink_gives_up_on_missing_results(ctx) -> None:
 @pytest.mark.parametrize("role", ["ventilator", "worker", "sink"])
 def test_every_role_documents_its_options(role: str) -> None:
     text = help_text(f"patterns.pipeline.{role}")
-    assert "--hwm" in text and "--verbose" in text
+    assert "--hwm" in text and "--buffer" in text and "--verbose" in text
 
 
 @pytest.mark.slow

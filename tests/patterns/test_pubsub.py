@@ -8,6 +8,7 @@ import time
 import pytest
 import zmq
 
+from patterns.common.streams import SocketLimits
 from patterns.pubsub import envelope
 from patterns.pubsub.publisher import Publisher
 from patterns.pubsub.subscriber import CONTROL, DELIVERED, ENDED, UNTRACKED, Subscriber
@@ -102,11 +103,14 @@ def test_subscriber_counts_foreign_messages_and_stops_at_end(ctx) -> None:
 
 def test_hwm_reaches_every_socket(ctx) -> None:
     endpoint = free_endpoint()
-    pub = Publisher([endpoint], topics=[b"t"], publisher_id=b"p", hwm=7, context=ctx)
-    sub = Subscriber([endpoint], topics=[b"t"], hwm=9, context=ctx)
+    pub = Publisher([endpoint], topics=[b"t"], publisher_id=b"p",
+                    limits=SocketLimits(hwm=7, buffer=65536), context=ctx)
+    sub = Subscriber([endpoint], topics=[b"t"], limits=SocketLimits(hwm=9), context=ctx)
     try:
         assert pub.socket.getsockopt(zmq.SNDHWM) == 7 and pub.socket.getsockopt(zmq.RCVHWM) == 7
+        assert pub.socket.getsockopt(zmq.SNDBUF) == 65536
         assert sub.socket.getsockopt(zmq.RCVHWM) == 9
+        assert sub.socket.getsockopt(zmq.RCVBUF) in (-1, 0)  # the OS default
     finally:
         sub.close()
         pub.close()
@@ -118,7 +122,7 @@ def test_hwm_reaches_every_socket(ctx) -> None:
 @pytest.mark.parametrize("role", ["publisher", "subscriber", "proxy", "syncpub", "syncsub"])
 def test_every_role_documents_its_options(role: str) -> None:
     text = help_text(f"patterns.pubsub.{role}")
-    assert "--hwm" in text and "--verbose" in text
+    assert "--hwm" in text and "--buffer" in text and "--verbose" in text
 
 
 @pytest.mark.slow
