@@ -16,8 +16,10 @@ subscriber *session* runs from its ``subscribe`` event to its process's exit
   message published on a topic its filters match, by a publisher its
   connects lead to, between the start of its judged window (``since``: its
   ``subscribe`` event; the publication of the ``first`` message it received,
-  or ``grace`` after subscribing if none came; its ``sync`` handshake) and
-  the end of its session less ``grace`` (still in flight). A missing message is
+  or ``grace`` after subscribing if none came, and for each stream the
+  publication of its own first message if that came within ``grace`` more;
+  its ``sync`` handshake) and the end of its session less ``grace`` (still
+  in flight). A missing message is
   excused when it was published inside the window of a fault on the
   subscriber's own path (itself, its links, the proxy and publisher it
   reaches, their links), widened by ``grace`` on both sides for messages in
@@ -189,6 +191,19 @@ def _first_published(session: Session, published: dict[Message, Event]) -> float
     return event["t"] if event is not None else first["t"]
 
 
+def _first_of_each_stream(session: Session,
+                          published: dict[Message, Event]) -> dict[Stream, float]:
+    """Stream -> when the first message of it that this session received was published."""
+    firsts: dict[Stream, float] = {}
+    for event in session.deliveries:
+        message = message_of(event)
+        assert message is not None
+        if message[:3] not in firsts:
+            origin = published.get(message)
+            firsts[message[:3]] = origin["t"] if origin is not None else event["t"]
+    return firsts
+
+
 def _judged_start(session: Session, since: str, grace: float,
                   published: dict[Message, Event]) -> float | None:
     if since == "subscribe":
@@ -278,16 +293,25 @@ def _loss_of_session(session: Session, since: str, grace: float, sources: list[s
     silences = [b - a for a, b in pairwise(times)]
     row["longest_silence_ms"] = round(
         max([row.get("longest_silence_ms", 0.0), *(s * 1000 for s in silences)]), 3)
-    first = _first_published(session, published)
+    first_of_stream = _first_of_each_stream(session, published)
     unexcused: list[tuple[Message, float]] = []
     for publisher in sources:
         for message, t in by_publisher[publisher]:
             if not any(message[2].startswith(f) for f in session.filters):
                 continue
-            if session.start <= t < (first if first is not None else session.stop) \
+            stream = message[:3]
+            if session.start <= t < first_of_stream.get(stream, session.stop) \
                     and message not in got:
                 row["late_join"] += 1
-            if start is None or not start <= t <= stop:
+            owed_from = start
+            if since == "first" and start is not None:
+                # Each stream gets up to ``grace`` more to start flowing: behind a
+                # shared proxy, filters already there (another subscriber's) can
+                # bring a first message before this subscriber's own filters
+                # have reached the publisher.
+                owed_from = max(start, min(first_of_stream.get(stream, start + grace),
+                                           start + grace))
+            if owed_from is None or not owed_from <= t <= stop:
                 continue
             row["owed"] += 1
             if message in got:

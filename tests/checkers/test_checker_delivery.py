@@ -266,3 +266,18 @@ def test_no_session_runs_past_the_run_end() -> None:
                       lifecycle(4.5, "s1", "exit"))
     assert bounded_loss(history, context(DIRECT, end=2.0), grace=0.02).verdict == "ok"
     assert bounded_loss(history, context(DIRECT, end=3.0), grace=0.02).verdict == "violated"
+
+
+def test_behind_a_shared_proxy_each_stream_gets_its_own_start() -> None:
+    # s1 subscribed to everything; another subscriber's filter (topic b) was
+    # already at the publisher, so s1's first message is a "b" while its own
+    # filter ("") is still on its way: "a" starts flowing 30 ms later.
+    ctx = context({"s1": ["proxy"], "proxy": ["pub"]}, end=5)
+    history = by_time(subscribe(0, "s1"), published(50, "a"), published(50, "b"),
+                      stream("s1", list(range(1, 51)), "b"),
+                      stream("s1", list(range(4, 51)), "a", t0=1.03))
+    result = bounded_loss(history, ctx, grace=0.1)
+    assert result.verdict == "ok", result.message
+    assert result.figures["late_join"] == 3
+    # ... but only within grace: a stream that starts later than that is loss
+    assert bounded_loss(history, ctx, grace=0.02).verdict == "violated"
