@@ -38,7 +38,7 @@ CONTROLS = [
     ("majordomo.broker", "majordomo_misrouting_broker.py",
      "majordomo/majordomo-steady.yaml", "every_request_answered"),
     ("pubsub.subscriber", "reordering_subscriber.py",
-     "pubsub/pubsub-subscriber-paused.yaml", "ordered_delivery"),
+     "pubsub/pubsub-proxy-restart.yaml", "ordered_delivery"),
     ("pubsub.subscriber", "duplicating_subscriber.py",
      "pubsub/pubsub-proxy-restart.yaml", "ordered_delivery"),
     ("pubsub.subscriber", "slow_subscriber.py",

@@ -1,13 +1,13 @@
 """NEGATIVE CONTROL: a subscriber that hands messages to a pool of handler threads.
 
 It is the real ``pubsub.subscriber``, except that each message goes to one
-of four handler threads, which take 0-10 ms (seeded) and record the delivery
+of eight handler threads, which take 0-40 ms (seeded) and record the delivery
 when they finish. A common way to "speed up" a consumer, and it silently
 gives up the one ordering promise ZeroMQ makes over a connection: messages
 of one stream are now taken out of order. ``ordered_delivery`` must flag it:
 
     zchaos run --impl pubsub.subscriber="python tests/negative/reordering_subscriber.py" \\
-        scenarios/pubsub/pubsub-subscriber-paused.yaml
+        scenarios/pubsub/pubsub-proxy-restart.yaml
 
 Do not use it for anything else.
 """
@@ -33,11 +33,11 @@ from patterns.pubsub import envelope, subscriber
 class ReorderingSubscriber(subscriber.Subscriber):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._pool = ThreadPoolExecutor(max_workers=4)
+        self._pool = ThreadPoolExecutor(max_workers=8)
         self._random = seeded_random("reorder")
 
     def on_delivery(self, stamp: envelope.Stamp) -> None:
-        pause = self._random.uniform(0.0, 0.010)
+        pause = self._random.uniform(0.0, 0.040)
         self._pool.submit(self._handle_later, stamp, pause)
 
     def _handle_later(self, stamp: envelope.Stamp, pause: float) -> None:

@@ -1,7 +1,7 @@
 """NEGATIVE CONTROL: a subscriber too slow for its feed.
 
-It is the real ``pubsub.subscriber``, except that it spends 10 ms on every
-message, so it takes about 100 a second from a feed that sends 1,000. Its
+It is the real ``pubsub.subscriber``, except that it spends 20 ms on every
+message, so it takes about 50 a second from a feed that sends 250. Its
 queue at the publisher fills and the PUB drops the excess, with no fault
 anywhere: loss outside every fault window, which ``bounded_loss`` must flag
 (the unfaulted subscriber of the scenario is this slow one too):
@@ -26,7 +26,7 @@ except ImportError:  # run as a plain script from a checkout
 from patterns.common import role
 from patterns.pubsub import envelope, subscriber
 
-WORK_S = 0.010
+WORK_S = 0.020
 
 
 class SlowSubscriber(subscriber.Subscriber):
