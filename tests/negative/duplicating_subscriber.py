@@ -28,7 +28,7 @@ except ImportError:  # run as a plain script from a checkout
 import zmq
 
 from patterns.common import role
-from patterns.common.streams import new_socket
+from patterns.common.streams import SocketLimits, new_socket
 from patterns.pubsub import subscriber
 
 SILENCE_S = 0.5
@@ -48,7 +48,7 @@ class DuplicatingSubscriber(subscriber.Subscriber):
         if not ready:
             if time.monotonic() - self.last > SILENCE_S and len(self.sockets) < 2:
                 self.log.warning("no message for %.1f s: opening a new socket", SILENCE_S)
-                sock = new_socket(zmq.Context.instance(), zmq.SUB, 1000)
+                sock = new_socket(zmq.Context.instance(), zmq.SUB, SocketLimits())
                 for topic in self.filters:
                     sock.setsockopt(zmq.SUBSCRIBE, topic)
                 for endpoint in self.endpoints:
