@@ -27,8 +27,14 @@ import time
 import zmq
 
 from patterns.common import role, trace
-from patterns.common.streams import SocketLimits, add_limit_options, new_socket, recv_bytes
-from patterns.majordomo.fastio import poll_in, send_frames
+from patterns.common.streams import (
+    SocketLimits,
+    add_limit_options,
+    latch_stop_signals,
+    new_socket,
+    raise_if_stopped,
+)
+from patterns.majordomo.fastio import poll_in, recv_frames, send_frames
 from patterns.pipeline import tasks
 
 KILL_REPEAT_S = 0.1
@@ -121,8 +127,9 @@ class Sink:
             self._next_kill = now + KILL_REPEAT_S
 
     def step(self) -> None:
+        raise_if_stopped()
         if poll_in(self.receiver, POLL_MS):
-            frames = recv_bytes(self.receiver)
+            frames = recv_frames(self.receiver)
             self.handle(frames[0] if len(frames) == 1 else b"|".join(frames))
         self.check_batch()
         self.kill_if_due()
@@ -152,6 +159,7 @@ def main(sink_class: type[Sink] = Sink) -> int:
     log = role.configure_logging(args.verbose)
     if not args.bind or len(args.bind) != 2:
         p.error("give --bind twice: the results endpoint, then the kill-signal endpoint")
+    latch_stop_signals()
     sink = sink_class(args.bind[0], args.bind[1], expected=args.tasks,
                       timeout_s=args.timeout_ms / 1000, limits=SocketLimits.from_args(args),
                       log=log)

@@ -32,10 +32,11 @@ from patterns.common.streams import (
     PeerCounter,
     SocketLimits,
     add_limit_options,
+    latch_stop_signals,
     new_socket,
-    recv_bytes,
+    raise_if_stopped,
 )
-from patterns.majordomo.fastio import send_frames
+from patterns.majordomo.fastio import recv_frames, send_frames
 from patterns.pipeline import tasks
 
 POLL_MS = 200
@@ -71,6 +72,7 @@ class Worker:
 
     def step(self, timeout_ms: int = POLL_MS) -> None:
         """Wait (bounded) for the kill signal or a task, and act on it."""
+        raise_if_stopped()
         ready = dict(self.poller.poll(timeout_ms))
         peers = self.control_peers
         if peers is not None and peers.monitor in ready:
@@ -83,7 +85,7 @@ class Worker:
             self.killed = True
             return
         if self.receiver in ready:
-            self.work(recv_bytes(self.receiver)[0])
+            self.work(recv_frames(self.receiver)[0])
 
     def work(self, frame: bytes) -> None:
         decoded = tasks.decode_task(frame)
@@ -121,6 +123,7 @@ def main() -> int:
     if not args.connect or len(args.connect) not in (2, 3):
         p.error("give --connect two or three times: ventilator, sink results[, sink control]")
     control = args.connect[2] if len(args.connect) == 3 else None
+    latch_stop_signals()
     worker = Worker(args.connect[0], args.connect[1], control,
                     limits=SocketLimits.from_args(args))
     trace.emit("ready", kill_signal=control is not None)

@@ -27,15 +27,14 @@ single-frame control messages ``HELLO`` (a sync publisher's beacon) and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 HELLO = b"HELLO"  # sync beacon: "the PUB connection works", sent until subscribers confirm
 END = b"END"  # end of stream (the Guide's syncpub sends it after its last update)
 
 
-@dataclass(frozen=True)
-class Stamp:
-    """Where a message sits in its publisher's stream."""
+class Stamp(NamedTuple):
+    """Where a message sits in its publisher's stream (a tuple: the subscriber's hot path)."""
 
     topic: bytes
     publisher: bytes
@@ -53,7 +52,7 @@ def decode(frames: list[bytes]) -> Stamp | None:
     if len(frames) != 4:
         return None
     epoch_raw, sep, seq_raw = frames[2].partition(b":")
-    if not sep or not epoch_raw.isdigit() or not seq_raw.isdigit():
+    if not (sep and epoch_raw.isdigit() and seq_raw.isdigit()):
         return None
     return Stamp(frames[0], frames[1], int(epoch_raw), int(seq_raw))
 

@@ -40,6 +40,7 @@ from patterns.majordomo.fastio import send_frames
 from patterns.pubsub import envelope
 
 END_REPEAT_S = 0.1
+UPDATE_RING = 64  # distinct weather updates per topic, cycled
 
 
 class Publisher:
@@ -70,17 +71,28 @@ class Publisher:
         self.seqs: dict[bytes, int] = dict.fromkeys(topics, 0)
         self.sent = 0
         self._random = seeded_random("publisher")
+        self._updates: dict[bytes, list[bytes]] = {}
         self._traced = trace.enabled()
         self._publisher_text = trace.text(publisher_id)
+
+    def _weather(self, topic: bytes, seq: int) -> bytes:
+        """A weather update for ``topic``: one of a ring drawn once (randrange per
+        message cost more than the whole send)."""
+        ring = self._updates.get(topic)
+        if ring is None:
+            zipcode = int(topic) if topic.isdigit() else self._random.randrange(1, 100000)
+            ring = self._updates[topic] = [
+                envelope.weather(zipcode % 100000, self._random.randrange(-80, 135),
+                                 self._random.randrange(10, 60), self.size)
+                for _ in range(UPDATE_RING)]
+        return ring[seq % UPDATE_RING]
 
     def publish(self, topic: bytes, data: bytes | None = None) -> int:
         """Publish one message on ``topic``; its sequence number."""
         seq = self.seqs.get(topic, 0) + 1
         self.seqs[topic] = seq
         if data is None:
-            zipcode = int(topic) if topic.isdigit() else self._random.randrange(1, 100000)
-            data = envelope.weather(zipcode, self._random.randrange(-80, 135),
-                                    self._random.randrange(10, 60), self.size)
+            data = self._weather(topic, seq)
         if self._traced:
             trace.emit("publish", publisher=self._publisher_text, epoch=self.epoch,
                        topic=trace.text(topic), seq=seq)

@@ -25,8 +25,14 @@ import logging
 import zmq
 
 from patterns.common import role, trace
-from patterns.common.streams import SocketLimits, add_limit_options, new_socket, recv_bytes
-from patterns.majordomo.fastio import poll_in
+from patterns.common.streams import (
+    SocketLimits,
+    add_limit_options,
+    latch_stop_signals,
+    new_socket,
+    raise_if_stopped,
+)
+from patterns.majordomo.fastio import poll_in, recv_frames
 from patterns.pubsub import envelope
 
 POLL_MS = 200  # wake-up period, so a stop signal is noticed while idle
@@ -66,10 +72,21 @@ class Subscriber:
             self.socket.connect(endpoint)
 
     def receive(self, timeout_ms: int = POLL_MS) -> str | None:
-        """Handle at most one message; what it was, or None when none came in time."""
-        if not poll_in(self.socket, timeout_ms):
-            return None
-        return self.handle(recv_bytes(self.socket))
+        """Handle at most one message; what it was, or None when none came in time.
+
+        Tries a non-blocking receive first and polls only when nothing is
+        waiting: under load that saves a poll per message. A stop signal
+        swallowed inside libzmq's frame cleanup is raised here
+        (``streams.latch_stop_signals``).
+        """
+        raise_if_stopped()
+        try:
+            frames = recv_frames(self.socket)
+        except zmq.Again:
+            if not poll_in(self.socket, timeout_ms):
+                return None
+            frames = recv_frames(self.socket)
+        return self.handle(frames)
 
     def handle(self, frames: list[bytes]) -> str:
         stamp = envelope.decode(frames)
@@ -129,6 +146,7 @@ def main(subscriber_class: type[Subscriber] = Subscriber) -> int:
     log = role.configure_logging(args.verbose)
     if not args.connect:
         p.error("--connect is required")
+    latch_stop_signals()
     sub = subscriber_class(args.connect, topics=envelope.parse_topics(args.topics),
                            limits=SocketLimits.from_args(args), log=log)
     try:

@@ -22,7 +22,7 @@ import time
 import zmq
 
 from patterns.common import role, trace
-from patterns.common.streams import SocketLimits, new_socket
+from patterns.common.streams import SocketLimits, latch_stop_signals, new_socket
 from patterns.pubsub import envelope
 from patterns.pubsub.subscriber import (
     ENDED,
@@ -67,11 +67,11 @@ def sync_with(sub: Subscriber, endpoint: str, *, timeout_ms: int, limits: Socket
         try:
             while time.monotonic() < deadline:
                 ready = dict(poller.poll(POLL_MS))
-                if sub.socket in ready and sub.receive(0) == ENDED:
-                    return False
-                if req in ready:
+                if req in ready:  # the reply first: it was sent before any message
                     req.recv_multipart()
                     return True
+                if sub.socket in ready and sub.receive(0) == ENDED:
+                    return False
         finally:
             req.close(linger=0)
         log.warning("no sync reply within %d ms; asking again", timeout_ms)
@@ -87,6 +87,7 @@ def main() -> int:
     log = role.configure_logging(args.verbose)
     if not args.connect or len(args.connect) != 2:
         p.error("give --connect twice: the publisher's PUB endpoint, then its sync endpoint")
+    latch_stop_signals()
     sub = Subscriber([args.connect[0]], topics=envelope.parse_topics(args.topics),
                      limits=SocketLimits.from_args(args), extra_filters=(envelope.HELLO,),
                      log=log)

@@ -25,8 +25,7 @@ except ImportError:  # run as a plain script from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from patterns.common import role
-from patterns.common.streams import recv_bytes
-from patterns.majordomo.fastio import poll_in
+from patterns.majordomo.fastio import poll_in, recv_frames
 from patterns.pipeline import sink, tasks
 
 
@@ -50,7 +49,7 @@ class DoubleCountingSink(sink.Sink):
     def step(self) -> None:
         frame = None
         while poll_in(self.receiver, sink.POLL_MS if frame is None else 0):
-            frame = recv_bytes(self.receiver)[0]
+            frame = recv_frames(self.receiver)[0]
             self.handle(frame)
         if frame is not None:
             self.handle(frame)  # the bug: the loop's last message, once more
