@@ -51,9 +51,14 @@ def guide_example(name: str, tmp: Path, rewrites: dict[str, str]) -> Path:
     return path
 
 
-def run_guide(path: Path, tmp: Path, stdin: bool = False) -> subprocess.Popen[str]:
-    """Start a Guide example with our interpreter, in its own session, output to a file."""
-    out = (tmp / f"{path.stem}.out").open("a")
+def run_guide(path: Path, tmp: Path, stdin: bool = False,
+              name: str = "") -> subprocess.Popen[str]:
+    """Start a Guide example with our interpreter, in its own session, output to a file.
+
+    Two copies of one example need a ``name`` each: their output, appended to
+    one file, interleaves mid-line.
+    """
+    out = (tmp / f"{name or path.stem}.out").open("a")
     try:
         return subprocess.Popen([sys.executable, str(path)], cwd=tmp, text=True,
                                 stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
@@ -62,8 +67,8 @@ def run_guide(path: Path, tmp: Path, stdin: bool = False) -> subprocess.Popen[st
         out.close()
 
 
-def output(path: Path, tmp: Path) -> str:
-    log = tmp / f"{path.stem}.out"
+def output(path: Path, tmp: Path, name: str = "") -> str:
+    log = tmp / f"{name or path.stem}.out"
     return log.read_text() if log.exists() else ""
 
 

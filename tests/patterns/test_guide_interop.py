@@ -106,13 +106,15 @@ def test_our_syncpub_with_the_guides_syncsubs(tmp_path, procs, guides) -> None:
     publisher = procs.spawn("pub", ["-m", "patterns.pubsub.syncpub", "--bind", pub, "--bind",
                                     sync, "--subscribers", "2", "--messages", "200",
                                     "--rate", "0"])
-    theirs = [run_guide(syncsub, tmp_path) for _ in range(2)]
+    names = ["syncsub1", "syncsub2"]
+    theirs = [run_guide(syncsub, tmp_path, name=name) for name in names]
     guides.extend(theirs)
     wait_for(lambda: all(s.poll() is not None for s in theirs), WAIT_S,
              "the Guide's syncsubs to end at our END")
     assert [s.returncode for s in theirs] == [0, 0]
     # Their subscriber counts frames: 4 per message of ours, plus the HELLOs it saw.
-    counts = [int(line.split()[1]) for line in output(syncsub, tmp_path).splitlines()
+    counts = [int(line.split()[1]) for name in names
+              for line in output(syncsub, tmp_path, name).splitlines()
               if line.startswith("Received")]
     assert len(counts) == 2 and all(c >= 4 * 200 for c in counts), counts
     assert len(procs.events("pub", "synced")) == 2
@@ -179,7 +181,7 @@ def test_taskvent_and_the_guides_workers_to_our_sink(tmp_path, procs, guides,
     work = guide_example(worker, tmp_path, rewrites)
     procs.spawn("sink", ["-m", "patterns.pipeline.sink", "--bind", results, "--bind", control,
                          "--tasks", "100"])
-    theirs = [run_guide(work, tmp_path) for _ in range(2)]
+    theirs = [run_guide(work, tmp_path, name=f"{worker}-{i}") for i in (1, 2)]
     guides.extend(theirs)
     taskvent = run_guide(vent, tmp_path, stdin=True)
     guides.append(taskvent)
