@@ -29,16 +29,18 @@ OptionType = Literal["duration", "int", "float", "str", "bool"]
 
 # The shared vocabulary: one meaning per name across every role.
 OPTION_TYPES: dict[str, OptionType] = {
-    "timeout": "duration",  # reply timeout per attempt (--timeout-ms)
+    # how long to wait for an expected message (--timeout-ms): a reply per attempt; for
+    # one-way roles a sync reply, the sink's next result, the ventilator's peers
+    "timeout": "duration",
     "retries": "int",  # sends per request in total
     "requests": "int",  # requests a client sends before exiting (0 = until stopped)
-    "rate": "float",  # requests per second per client (0 = back to back)
+    "rate": "float",  # requests (messages, tasks) per second per sender (0 = back to back)
     "heartbeat": "duration",  # heartbeat interval (--heartbeat-ms)
     "liveness": "int",  # missed heartbeats before a peer counts as dead
     "reconnect": "duration",  # reconnect delay / initial back-off (--reconnect-ms)
     "backoff_max": "duration",  # back-off ceiling (--backoff-max-ms)
     "service": "str",  # MDP service name
-    "work": "duration",  # simulated work per request (--work-ms)
+    "work": "duration",  # simulated work per request (ventilator: each task's, drawn 1..work)
     "window": "int",  # async clients: requests in flight
     "settle": "duration",  # Binary Star client: wait before switching server
     "poll": "duration",  # Titanic client: wait between titanic.reply polls
@@ -51,6 +53,16 @@ OPTION_TYPES: dict[str, OptionType] = {
     "threads": "int",  # worker threads inside a server process (async server)
     "name": "str",  # a broker's name as its peers know it (peering; default: the node name)
     "verbose": "bool",
+    # One-way flows (pub-sub, pipeline; docs/pubsub.md, docs/pipeline.md)
+    "hwm": "int",  # high-water mark of every socket of the role (messages; 0 = no limit)
+    "buffer": "int",  # kernel send/receive buffer of every socket, bytes (0 = OS default)
+    "topics": "str",  # comma-separated topics: published round-robin / subscribed to (prefixes)
+    "messages": "int",  # messages to publish (then END) / to receive before exiting (0 = no end)
+    "size": "int",  # publisher: pad each message's data to this many bytes
+    "subscribers": "int",  # sync publisher: sync requests to wait for before publishing
+    "tasks": "int",  # tasks in the pipeline's batch (ventilator sends, sink expects)
+    "workers": "int",  # ventilator: workers to wait for before the batch (0 = none)
+    "wait_sink": "bool",  # ventilator: wait for the sink connection first ("start the sink first")
 }
 
 
@@ -230,6 +242,34 @@ ROLES: dict[str, Role] = {
               connect_port="cloud", connect_flags=(("state", "--connect-state"),),
               options=frozenset({"name", "heartbeat", "liveness", "verbose"}),
               summary="peering broker: local LRU, state PUB/SUB, cloud ROUTER"),
+        # One-way flows: the stream's sources bind and start first (servers); the
+        # receivers are the workload (clients): a run starts when they are up and
+        # ends early once every one has exited (END received, kill signal obeyed).
+        _role("pubsub.publisher", "server", binds=("publish",),
+              options=frozenset({"topics", "rate", "messages", "size", "hwm", "buffer", "verbose"}),
+              summary="weather PUB: topic envelopes, per-topic sequence numbers"),
+        _role("pubsub.subscriber", "client",
+              options=frozenset({"topics", "messages", "hwm", "buffer", "verbose"}),
+              summary="SUB with topic filters; traces every delivery"),
+        _role("pubsub.proxy", "server", binds=("backend",),
+              options=frozenset({"hwm", "buffer", "verbose"}),
+              summary="XSUB/XPUB zmq.proxy: connects to publishers, binds for subscribers"),
+        _role("pubsub.syncpub", "server", binds=("publish", "sync"),
+              options=frozenset({"topics", "rate", "messages", "size", "hwm", "buffer",
+                                 "subscribers", "verbose"}),
+              summary="publisher that waits for N subscribers over REQ/REP, beaconing HELLO"),
+        _role("pubsub.syncsub", "client",
+              options=frozenset({"topics", "messages", "hwm", "buffer", "timeout", "verbose"}),
+              summary="subscriber that syncs (after a HELLO) before listening"),
+        _role("pipeline.ventilator", "server", binds=("tasks",),
+              options=frozenset({"tasks", "rate", "work", "workers", "wait_sink", "timeout",
+                                 "hwm", "buffer", "verbose"}),
+              summary="PUSH a batch of tasks; '0' to the sink"),
+        _role("pipeline.worker", "client", options=frozenset({"hwm", "buffer", "verbose"}),
+              summary="PULL tasks, PUSH results, exit on the sink's kill signal"),
+        _role("pipeline.sink", "server", binds=("results", "control"),
+              options=frozenset({"tasks", "timeout", "hwm", "buffer", "verbose"}),
+              summary="PULL results, count each task once, PUB KILL when done"),
     ]
 }
 

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.checkers.base import CheckContext, Checker, CheckResult, Event, NodeFacts
+from harness.checkers.delivery import bounded_loss, delivery_latency, ordered_delivery
 from harness.checkers.durability import durable_acks
 from harness.checkers.executions import duplicate_executions, no_duplicate_execution
 from harness.checkers.failover import at_most_one_active, failover_within
@@ -23,6 +24,7 @@ from harness.checkers.liveness import bounded_give_up, every_request_answered
 from harness.checkers.loadbalance import lru_dispatch
 from harness.checkers.mmi import mmi_reflects_workers
 from harness.checkers.peering import local_first, no_loss_in_dead_peer, stale_peer_routes
+from harness.checkers.pipeline import kill_stops_workers, tasks_exactly_once
 from harness.checkers.replies import replies_match_requests
 from harness.checkers.service import availability, latency
 
@@ -44,6 +46,11 @@ REGISTRY: dict[str, Checker] = {
     "local_first": local_first,
     "stale_peer_routes": stale_peer_routes,
     "no_loss_in_dead_peer": no_loss_in_dead_peer,
+    "ordered_delivery": ordered_delivery,
+    "bounded_loss": bounded_loss,
+    "delivery_latency": delivery_latency,
+    "tasks_exactly_once": tasks_exactly_once,
+    "kill_stops_workers": kill_stops_workers,
 }
 
 __all__ = [

@@ -20,7 +20,7 @@ from harness.scenario.model import ContractSpec, Expectation
 
 # Parameters that are time bounds: written as durations ("10s"), handed over in seconds.
 # (bounded_give_up's ``slack`` is a ratio, availability's ``min`` a fraction: plain numbers.)
-DURATION_PARAMS = frozenset({"within", "grace", "p50_max", "p90_max", "p99_max"})
+DURATION_PARAMS = frozenset({"within", "grace", "p50_max", "p90_max", "p99_max", "silence_max"})
 
 # Used only when harness.checkers.REGISTRY cannot be imported: name -> parameters.
 FALLBACK_CONTRACTS: dict[str, tuple[str, ...]] = {

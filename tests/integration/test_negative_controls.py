@@ -45,6 +45,18 @@ CONTROLS = [
      "peering/peering-steady.yaml", "local_first"),
     ("peering.broker", "peering_guide_capacity_broker.py",
      "peering/peering-state-partition.yaml", "stale_peer_routes"),
+    ("pubsub.subscriber", "reordering_subscriber.py",
+     "pubsub/pubsub-proxy-restart.yaml", "ordered_delivery"),
+    ("pubsub.subscriber", "duplicating_subscriber.py",
+     "pubsub/pubsub-proxy-restart.yaml", "ordered_delivery"),
+    ("pubsub.subscriber", "slow_subscriber.py",
+     "pubsub/pubsub-subscriber-paused.yaml", "bounded_loss"),
+    ("pubsub.publisher", "blocking_publisher.py",
+     "pubsub/pubsub-slow-subscriber.yaml", "delivery_latency"),
+    ("pipeline.sink", "double_counting_sink.py",
+     "pipeline/pipeline-steady.yaml", "tasks_exactly_once"),
+    ("pipeline.worker", "deaf_worker.py",
+     "pipeline/pipeline-steady.yaml", "kill_stops_workers"),
 ]
 
 
