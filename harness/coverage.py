@@ -3,8 +3,10 @@
 A fault proves something only if it hit a working system: its target was
 running when it took effect (both ends of a link, for a network fault) and
 the workload was busy through it: client operations in flight at that
-moment, or invoked during its window, or one-way messages (events from
-client nodes that carry ``op`` or ``seq``) in its window. A pass that rests
+moment, or invoked during its window, or one-way messages on the path of
+those clients (events that carry ``op`` or ``seq`` from the clients and the
+nodes they connect to, directly or through others) in its window or in
+flight across its start. A pass that rests
 on a fault that hit nothing is ``unknown`` (docs/coverage-and-seeds.md).
 
 This module is a pure function of the run's record: the merged history
@@ -203,12 +205,68 @@ def _ops(history: Sequence[Event], lives: Lifetimes, end: float) -> list[_Op]:
     return out
 
 
-def _messages(history: Sequence[Event], nodes: set[str], start: float, end: float) -> int:
-    return sum(
-        1 for e in history
-        if e.get("node") in nodes and start <= e["t"] <= end
-        and e.get("type") not in REQUEST_EVENT_TYPES and ("op" in e or "seq" in e)
-    )
+def _message_key(event: Event) -> Any:
+    """What names one one-way message across its events: a pipeline ``task``, a
+    pub-sub ``(publisher, epoch, topic, seq)``, else the event's own ``seq``."""
+    if "task" in event:
+        return ("task", event["task"])
+    if "publisher" in event and "seq" in event:
+        return ("msg", event.get("publisher"), event.get("epoch"), event.get("topic"),
+                event.get("seq"))
+    return None
+
+
+def upstream(nodes: Iterable[str], links: Mapping[str, tuple[str, str]]) -> set[str]:
+    """``nodes`` and every node they reach by following ``connect`` edges: the
+    path their one-way messages come along (a subscriber, its proxy, the
+    publisher behind it; a pipeline worker, its ventilator and its sink)."""
+    reach = set(nodes)
+    frontier = list(reach)
+    while frontier:
+        node = frontier.pop()
+        for source, target in links.values():
+            if source == node and target not in reach:
+                reach.add(target)
+                frontier.append(target)
+    return reach
+
+
+#: A one-way stream counts as flowing into a fault when its last message on the
+#: path came at most this long before the fault took effect (a killed publisher
+#: writes nothing during its window, yet it was hit mid-stream).
+FLOWING_GAP = 0.5
+
+
+def _messages(history: Sequence[Event], nodes: set[str], start: float, end: float,
+              listening: bool) -> int:
+    """One-way messages on the path of ``nodes`` during [start, end]: events that
+    carry ``op`` or ``seq`` (not request operations) written then, plus messages
+    sent before ``start`` that a node on the path only took after it (in flight:
+    a frozen subscriber writes nothing, yet its stream keeps flowing at it).
+    With none of those, and ``listening`` (a receiving client of the path was
+    running when the fault struck), the messages of the :data:`FLOWING_GAP`
+    before ``start``: the stream the fault cut off."""
+    during = just_before = 0
+    first_seen: dict[Any, float] = {}
+    in_flight: set[Any] = set()
+    for e in history:
+        if (e.get("node") not in nodes or e.get("type") in REQUEST_EVENT_TYPES
+                or ("op" not in e and "seq" not in e)):
+            continue
+        t = e["t"]
+        if start <= t <= end:
+            during += 1
+        elif start - FLOWING_GAP <= t < start:
+            just_before += 1
+        key = _message_key(e)
+        if key is None:
+            continue
+        if key not in first_seen:
+            first_seen[key] = t
+        elif first_seen[key] < start < t:
+            in_flight.add(key)
+    found = during + len(in_flight)
+    return found if found or not listening else just_before
 
 
 def _bytes(samples: Sequence[ByteSample] | None, proxies: list[str], start: float,
@@ -354,7 +412,8 @@ def _one(i: int, fault: Any, faults: Sequence[Any], times: Sequence[tuple[float 
     entry["alive"] = alive
     in_flight = sum(1 for op in ops if op.node in relevant and op.invoked < at <= op.done)
     started = sum(1 for op in ops if op.node in relevant and at <= op.invoked <= until)
-    messages = _messages(history, set(relevant), at, until)
+    listening = any(lives.alive(node, at) for node in relevant)
+    messages = _messages(history, upstream(relevant, links), at, until, listening)
     entry.update(ops_in_flight=in_flight, ops_started=started, messages=messages,
                  bytes=_bytes(samples, proxies, at, until))
     busy = in_flight + started + messages > 0

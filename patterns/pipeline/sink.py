@@ -27,6 +27,7 @@ import time
 import zmq
 
 from patterns.common import role, trace
+from patterns.common.fastio import poll_in, recv_frames, send_frames
 from patterns.common.streams import (
     SocketLimits,
     add_limit_options,
@@ -34,7 +35,6 @@ from patterns.common.streams import (
     new_socket,
     raise_if_stopped,
 )
-from patterns.majordomo.fastio import poll_in, recv_frames, send_frames
 from patterns.pipeline import tasks
 
 KILL_REPEAT_S = 0.1

@@ -28,6 +28,7 @@ import time
 import zmq
 
 from patterns.common import role, trace
+from patterns.common.fastio import send_frames
 from patterns.common.streams import (
     Pacer,
     PeerCounter,
@@ -37,7 +38,6 @@ from patterns.common.streams import (
     new_socket,
     seeded_random,
 )
-from patterns.majordomo.fastio import send_frames
 from patterns.pipeline import tasks
 from patterns.pipeline.tasks import TaskId
 

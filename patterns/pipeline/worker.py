@@ -28,6 +28,7 @@ import time
 import zmq
 
 from patterns.common import role, trace
+from patterns.common.fastio import recv_frames, send_frames
 from patterns.common.streams import (
     PeerCounter,
     SocketLimits,
@@ -36,7 +37,6 @@ from patterns.common.streams import (
     new_socket,
     raise_if_stopped,
 )
-from patterns.majordomo.fastio import recv_frames, send_frames
 from patterns.pipeline import tasks
 
 POLL_MS = 200

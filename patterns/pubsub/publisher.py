@@ -28,6 +28,7 @@ from collections.abc import Callable
 import zmq
 
 from patterns.common import role, trace
+from patterns.common.fastio import send_frames
 from patterns.common.streams import (
     Pacer,
     SocketLimits,
@@ -36,7 +37,6 @@ from patterns.common.streams import (
     new_socket,
     seeded_random,
 )
-from patterns.majordomo.fastio import send_frames
 from patterns.pubsub import envelope
 
 END_REPEAT_S = 0.1

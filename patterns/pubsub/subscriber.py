@@ -25,6 +25,7 @@ import logging
 import zmq
 
 from patterns.common import role, trace
+from patterns.common.fastio import poll_in, recv_frames
 from patterns.common.streams import (
     SocketLimits,
     add_limit_options,
@@ -32,7 +33,6 @@ from patterns.common.streams import (
     new_socket,
     raise_if_stopped,
 )
-from patterns.majordomo.fastio import poll_in, recv_frames
 from patterns.pubsub import envelope
 
 POLL_MS = 200  # wake-up period, so a stop signal is noticed while idle

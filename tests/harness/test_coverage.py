@@ -165,3 +165,63 @@ def test_hit_exactly_when_an_operation_overlaps_the_window(invokes, at, length) 
     (entry,) = fault_coverage(history, faults, CLIENTS, end=11.0)["faults"]
     expected = any(t < at <= t + 0.05 or at <= t <= at + length for t in invokes)
     assert entry["hit"] == expected
+
+
+# -- one-way flows: messages on the path of the clients a fault concerns -------------------
+
+ONEWAY_LINKS = {"proxy->publisher": ("proxy", "publisher"),
+                "sub-1->proxy": ("sub-1", "proxy"), "sub-2->proxy": ("sub-2", "proxy")}
+SUBS = ["sub-1", "sub-2"]
+
+
+def stream(t0: float, t1: float, step: float = 0.1) -> list[dict[str, Any]]:
+    """The publisher publishes seq 1, 2, ... and both subscribers take each at once."""
+    out: list[dict[str, Any]] = []
+    seq, t = 1, t0
+    while t < t1:
+        key = {"publisher": "publisher", "epoch": 0, "topic": "a", "seq": seq}
+        out += [ev(t, "publisher", "publish", **key), ev(t + 0.001, "sub-1", "deliver", **key),
+                ev(t + 0.001, "sub-2", "deliver", **key)]
+        seq, t = seq + 1, t + step
+    return out
+
+
+def test_a_paused_subscriber_is_hit_by_the_stream_that_keeps_flowing_at_it() -> None:
+    """A frozen subscriber writes nothing; its publisher (upstream) keeps publishing."""
+    faults = [Fault(at=1, action="pause", targets=["sub-1"], duration=1)]
+    history = [*started("publisher", "proxy", *SUBS),
+               *[e for e in stream(0.1, 3.0) if not (e["node"] == "sub-1" and 1 <= e["t"] < 2)],
+               fault_ev(1.0, 0, "pause"), fault_ev(2.0, 0, "pause", phase="revert")]
+    (entry,) = fault_coverage(history, faults, SUBS, links=ONEWAY_LINKS, end=3.0)["faults"]
+    assert entry["hit"] is True and entry["messages"] >= 9  # the publishes of its window
+
+
+def test_a_killed_publisher_is_hit_mid_stream_though_nothing_flows_in_its_window() -> None:
+    faults = [Fault(at=1, action="kill", targets=["publisher"]),
+              Fault(at=2, action="start", targets=["publisher"])]
+    history = [*started("publisher", "proxy", *SUBS), *stream(0.1, 1.0),
+               fault_ev(1.0, 0, "kill"), life(1.001, "publisher", "exit", code=-9),
+               fault_ev(2.0, 1, "start"), life(2.001, "publisher", "start"), *stream(2.1, 3.0)]
+    kill, _start = fault_coverage(history, faults, SUBS, links=ONEWAY_LINKS, end=3.0)["faults"]
+    assert kill["hit"] is True and kill["messages"] > 0
+
+
+def test_a_kill_after_the_stream_ended_and_the_subscribers_left_hits_nothing() -> None:
+    faults = [Fault(at=1, action="kill", targets=["publisher"])]
+    history = [*started("publisher", "proxy", *SUBS), *stream(0.1, 0.9),
+               life(0.95, "sub-1", "exit", code=0), life(0.95, "sub-2", "exit", code=0),
+               fault_ev(1.0, 0, "kill"), life(1.001, "publisher", "exit", code=-9)]
+    (entry,) = fault_coverage(history, faults, SUBS, links=ONEWAY_LINKS, end=3.0)["faults"]
+    assert entry["hit"] is False and "idle system" in entry["why"]
+
+
+def test_a_message_in_flight_across_the_fault_counts() -> None:
+    """A task pushed before a worker's pause and taken after it was in flight through it."""
+    links = {"worker-1->ventilator": ("worker-1", "ventilator")}
+    faults = [Fault(at=1, action="pause", targets=["worker-1"], duration=1)]
+    history = [*started("ventilator", "worker-1"),
+               ev(0.5, "ventilator", "task_sent", task="v:0:1", seq=1),
+               fault_ev(1.0, 0, "pause"), fault_ev(2.0, 0, "pause", phase="revert"),
+               ev(2.1, "worker-1", "task_received", task="v:0:1", seq=1)]
+    (entry,) = fault_coverage(history, faults, ["worker-1"], links=links, end=3.0)["faults"]
+    assert entry["hit"] is True and entry["messages"] == 1

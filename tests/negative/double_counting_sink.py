@@ -24,9 +24,8 @@ try:
 except ImportError:  # run as a plain script from a checkout
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from patterns.majordomo.fastio import poll_in, recv_frames
-
 from patterns.common import role
+from patterns.common.fastio import poll_in, recv_frames
 from patterns.pipeline import sink, tasks
 
 

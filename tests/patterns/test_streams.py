@@ -10,9 +10,9 @@ import time
 
 import pytest
 import zmq
-from patterns.majordomo.fastio import recv_frames
 
 from patterns.common import streams
+from patterns.common.fastio import recv_frames
 from patterns.common.io_threads import STOP_SIGNALS
 from patterns.common.role import StopRequested
 from patterns.common.streams import Pacer, PeerCounter, raise_if_stopped, seeded_random, set_hwm
