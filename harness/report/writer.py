@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from harness.report import plots
+from harness.report import pages
 
 REPORT_VERSION = 1
 
@@ -153,5 +153,5 @@ def write_reports(outcome: Any, **kw: Any) -> dict[str, Any]:
     (folder / "report.json").write_text(json.dumps(report, indent=2, default=str))
     write_junit(report, folder / "junit.xml")
     write_summary(report, folder / "summary.md")
-    plots.try_timeline(kw["history"], folder / "timeline.png")
+    pages.write_scenario_outputs(folder, report, kw["history"])  # index.html, timeline.png
     return report
