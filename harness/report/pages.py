@@ -113,9 +113,11 @@ def _detail(event: Mapping[str, Any], op: str | None, owners: Mapping[str, str])
 def ops_payload(scene: Scene, report: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Compact per-operation data for the script: hover summary and click-through events.
 
-    ``ops[i]`` = [op id, client (index in ``nodes``), invoke t, end t or null, outcome,
-    attempts, violated 0/1, events [[t, node, type, fields]...]]; ``why[i]`` lists the
-    violations that name op ``i``.
+    Repeated text is written once in ``s`` (node names, event types, field strings,
+    outcomes) and referred to by index. ``ops[i]`` = [op id, client, invoke t, end t or
+    null, outcome, attempts, violated 0/1, events [[t, node, type, fields]...]], every
+    name an index into ``s``; ``why[i]`` lists the violations that name op ``i``. The
+    script (assets/zchaos-report.js) reads exactly this shape.
     """
     owners = endpoint_nodes(report or {})
     why: dict[int, list[str]] = {}
@@ -124,24 +126,24 @@ def ops_payload(scene: Scene, report: Mapping[str, Any] | None = None) -> dict[s
         for op in v.ops:
             if op in index:
                 why.setdefault(index[op], []).append(f"{v.contract}: {v.why}")
-    nodes: list[str] = []
-    node_ix: dict[str, int] = {}
+    strings: list[str] = []
+    known: dict[str, int] = {}
 
-    def ix(name: Any) -> int:
-        key = str(name)
-        if key not in node_ix:
-            node_ix[key] = len(nodes)
-            nodes.append(key)
-        return node_ix[key]
+    def ix(value: Any) -> int:
+        key = str(value)
+        if key not in known:
+            known[key] = len(strings)
+            strings.append(key)
+        return known[key]
 
     ops = []
     for o in scene.ops:
-        events = [[round(e["t"], 4), ix(e.get("node")), str(e.get("type")),
-                   _detail(e, o.op, owners)] for e in o.events]
+        events = [[round(e["t"], 4), ix(e.get("node")), ix(e.get("type")),
+                   ix(_detail(e, o.op, owners))] for e in o.events]
         ops.append([o.op, ix(o.client), round(o.start, 4),
-                    None if o.end is None else round(o.end, 4), o.outcome, o.attempts,
+                    None if o.end is None else round(o.end, 4), ix(o.outcome), o.attempts,
                     1 if o.violated else 0, events])
-    return {"nodes": nodes, "ops": ops, "why": {str(k): v[:5] for k, v in why.items()}}
+    return {"s": strings, "ops": ops, "why": {str(k): v[:5] for k, v in why.items()}}
 
 
 @dataclass

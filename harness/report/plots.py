@@ -56,22 +56,20 @@ def draw(scene: Scene, report: Mapping[str, Any], path: Path) -> None:
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     from harness.report.faults import FaultSpan
+    span = scene.t_hi - scene.t_lo
+    char = span * 0.0068  # width of one label character, in seconds on this figure
+
+    def extent(f: FaultSpan) -> float:
+        end = f.end if f.end is not None else (f.start if f.instant else scene.t_hi)
+        return max(end, f.start + char * (len(f.label) + 3))
 
     fault_rows: list[list[FaultSpan]] = []
     for f in sorted(scene.faults, key=lambda f: f.start):
-        end = f.end if f.end is not None else (f.start if f.instant else scene.t_hi)
-        text_end = f.start + (len(f.label) * 0.0095 + 0.02) * (scene.t_hi - scene.t_lo)
-        for row in fault_rows:
-            last = row[-1]
-            last_end = max(last.end or last.start, last.start + (len(last.label) * 0.0095
-                                                                 + 0.02) * (scene.t_hi
-                                                                            - scene.t_lo))
-            if last_end < f.start:
-                row.append(f)
-                break
-        else:
+        row = next((r for r in fault_rows if extent(r[-1]) < f.start), None)
+        if row is None:
             fault_rows.append([f])
-        del end, text_end
+        else:
+            row.append(f)
 
     # Lane geometry, top to bottom, in "row" units (y grows downward, inverted at the end).
     y = 0.0
@@ -122,7 +120,8 @@ def draw(scene: Scene, report: Mapping[str, Any], path: Path) -> None:
                     ax.axvline(t, color=c, lw=0.8, ls="--", alpha=0.7, zorder=1)
                     lat.axvline(t, color=c, lw=0.8, ls="--", alpha=0.7, zorder=1)
 
-    yticks, ylabels = [], []
+    yticks: list[float] = [y + 0.5 for y in fault_y[:1]]
+    ylabels: list[str] = ["faults"] if fault_rows else []
     for i, (lane, ly, height, op_rows) in enumerate(lane_rows):
         if i % 2:
             ax.axhspan(ly - 0.05, ly + height - 0.1, color="#f6f8fa", zorder=0)
@@ -133,8 +132,8 @@ def draw(scene: Scene, report: Mapping[str, Any], path: Path) -> None:
                 ax.broken_barh([(band.start, band.end - band.start)], (ly + 0.15, 0.7),
                                facecolors=STATE_COLOURS.get(band.label, "#cccccc"), zorder=2)
                 if (band.end - band.start) > (scene.t_hi - scene.t_lo) * 0.06:
-                    ax.text(band.start, ly + 0.5, " " + band.label, fontsize=7, va="center",
-                            zorder=3)
+                    ax.text(band.start, ly + 0.3, " " + band.label, fontsize=6.5,
+                            va="center", fontweight="bold", zorder=6)
             else:
                 c = {"partition": "#8e44ad", "net": "#e67e22", "paused": "#555555",
                      "violation": BAD}.get(band.kind, "#888888")
@@ -181,11 +180,22 @@ def draw(scene: Scene, report: Mapping[str, Any], path: Path) -> None:
             retries = [t for o in lane.ops for t in o.retries]
             if retries:
                 ax.vlines(retries, oy, oy + op_rows * 0.5, color="#1d232a", lw=0.6, zorder=5)
-    for v in scene.violations:
+    labelled: set[str] = set()
+    for v in sorted(scene.violations, key=lambda v: (v.t is None, v.t or 0.0)):
         lane_y = next((ly for lane, ly, _, _ in lane_rows if lane.node in v.nodes), None)
-        if v.t is not None and lane_y is not None:
-            ax.plot([v.t], [lane_y + 0.05], marker="D", color=BAD, markersize=6,
-                    markeredgecolor="white", zorder=6)
+        if v.t is None or lane_y is None:
+            continue
+        ax.plot([v.t], [lane_y + 0.05], marker="D", color=BAD, markersize=6,
+                markeredgecolor="white", zorder=6)
+        if v.contract not in labelled:
+            labelled.add(v.contract)
+            count = sum(1 for w in scene.violations if w.contract == v.contract)
+            text = f"{v.contract} violated \u00d7{count} (first at {v.t:.3f} s) "
+            right = v.t + char * len(text) > scene.t_hi
+            ax.text(v.t, lane_y - 0.02, text if right else " " + text, fontsize=8,
+                    color=BAD, fontweight="bold", va="bottom", ha="right" if right else "left",
+                    zorder=7, bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none",
+                                    "pad": 0.5})
     ax.set_ylim(total, -0.2)
     ax.set_yticks(yticks)
     ax.set_yticklabels(ylabels, fontsize=8)

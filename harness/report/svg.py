@@ -23,8 +23,8 @@ from harness.report.faults import FaultSpan
 from harness.report.scene import Scene
 
 LABEL_W = 200
-PAD_L, PAD_R = 12, 24
-FIT_W = 1040  # plot width when the run is short enough to fit
+PAD_L, PAD_R = 44, 24
+FIT_W = 1000  # plot width when the run is short enough to fit
 FIT_SPAN_S = 12.0  # runs up to this long fit FIT_W; longer ones scroll
 CHAR_W = 6.2  # average glyph width at 11 px, for label placement
 AXIS_H = 24
@@ -253,7 +253,7 @@ def _lane(tl: Timeline, scene: Scene, lane_i: int, x: XScale, y: float) -> float
         else:
             d = f"M{num(mx)} {num(cy - 7)}l5 7-5 7-5-7z"
         tl.add("marks", Shape("path", {"d": d, "class": f"mk mk-{mark.kind}"}, title))
-        if mark.kind in ("exit-bad", "fatal") or mark.label.startswith("start #"):
+        if mark.kind == "exit-bad" or mark.label.startswith("start #"):
             tl.add("marks", Shape("text", {"x": num(mx + 8), "y": num(cy - 4),
                                            "class": f"mklabel mk-{mark.kind}"}, title,
                                   mark.label))
@@ -420,8 +420,8 @@ def _latency_chart(tl: Timeline, scene: Scene, x: XScale, y: float,
             gy = yv(tv)
             tl.add("charts", Shape("line", {"x1": num(PAD_L), "x2": num(x.width - PAD_R),
                                             "y1": num(gy), "y2": num(gy), "class": "hgrid"}))
-            tl.add("charts", Shape("text", {"x": num(PAD_L + 2), "y": num(gy - 2),
-                                            "class": "axis small"}, "", fmt_ms(tv)))
+            tl.add("charts", Shape("text", {"x": num(PAD_L - 4), "y": num(gy + 3),
+                                            "class": "axis small end"}, "", fmt_ms(tv)))
         paths: dict[str, list[str]] = {}
         for o in ops:
             key = "bad" if o.violated else str(client_index.get(o.client, 0))
@@ -472,8 +472,8 @@ def _throughput_chart(tl: Timeline, scene: Scene, x: XScale, y: float) -> float:
         gy = yv(i * step)
         tl.add("charts", Shape("line", {"x1": num(PAD_L), "x2": num(x.width - PAD_R),
                                         "y1": num(gy), "y2": num(gy), "class": "hgrid"}))
-        tl.add("charts", Shape("text", {"x": num(PAD_L + 2), "y": num(gy - 2),
-                                        "class": "axis small"}, "", f"{i * step:g}"))
+        tl.add("charts", Shape("text", {"x": num(PAD_L - 4), "y": num(gy + 3),
+                                        "class": "axis small end"}, "", f"{i * step:g}"))
     ok_d, gave_d = [], []
     for b, (ok, gave) in sorted(bins.items()):
         x0 = x(scene.t_lo + b * width)

@@ -38,7 +38,7 @@
   var dataEl = $("#zc-data");
   if (!dataEl) { document.body.dataset.ready = "1"; return; }
   var data = JSON.parse(dataEl.textContent);
-  var nodes = data.nodes, ops = data.ops;
+  var S = data.s, ops = data.ops;
   data.why = data.why || {};
   var OUTCOME = { ok: "answered", gave_up: "client gave up", open: "never answered" };
   var tip = $("#tip"), detail = $("#opdetail");
@@ -46,8 +46,10 @@
   function opSummary(i) {
     var o = ops[i];
     var end = o[3] === null ? "…" : o[3].toFixed(3);
-    var lat = o[4] === "ok" && o[3] !== null ? ((o[3] - o[2]) * 1000).toFixed(1) + " ms" : "";
-    return o[0] + "  (" + nodes[o[1]] + ")\n" + OUTCOME[o[4]] + (lat ? " after " + lat : "") +
+    var outcome = S[o[4]];
+    var lat = outcome === "ok" && o[3] !== null ? ((o[3] - o[2]) * 1000).toFixed(1) + " ms" : "";
+    return o[0] + "  (" + S[o[1]] + ")\n" + (OUTCOME[outcome] || outcome) +
+      (lat ? " after " + lat : "") +
       "\n" + o[2].toFixed(3) + " → " + end + " s, " + o[5] + " attempt" + (o[5] > 1 ? "s" : "") +
       (o[6] ? "\nnamed in a contract violation" : "");
   }
@@ -58,8 +60,9 @@
     var rect = $('#ops rect[data-i="' + i + '"]');
     if (rect) { rect.classList.add("hl"); }
     var rows = o[7].map(function (e) {
-      return "<tr><td class='num'>" + e[0].toFixed(3) + "</td><td>" + esc(nodes[e[1]]) +
-        "</td><td><b>" + esc(e[2]) + "</b></td><td class='mono'>" + esc(e[3]) + "</td></tr>";
+      return "<tr><td class='num'>" + e[0].toFixed(3) + "</td><td>" + esc(S[e[1]]) +
+        "</td><td><b>" + esc(S[e[2]]) + "</b></td><td class='mono'>" + esc(S[e[3]]) +
+        "</td></tr>";
     }).join("");
     detail.innerHTML = "<button class='close' aria-label='close'>×</button>" +
       "<h3>operation " + esc(o[0]) + "</h3><p>" + esc(opSummary(i)).replace(/\n/g, "<br>") +
