@@ -34,9 +34,9 @@ from harness.history import load_history
 from harness.report.coverage import coverage_view
 from harness.report.faults import scheduled_from_report, scheduled_from_scenario
 from harness.report.logs import NodeLog, node_logs
-from harness.report.scene import HARNESS, Scene, ViolationRef, build_scene
+from harness.report.scene import Scene, ViolationRef, build_scene
 from harness.report.story import expected_violated, fault_context, headline, where_when
-from harness.report.svg import histograms, timeline
+from harness.report.svg import LABEL_W, LAYERS, histograms, timeline
 
 log = logging.getLogger(__name__)
 
@@ -271,7 +271,6 @@ def scenario_context(folder: Path, report: Mapping[str, Any],
     }
     return {
         "r": meta,
-        "folder": folder,
         "title": str(report.get("scenario") or folder.name),
         "verdict": str(report.get("verdict") or "?"),
         "expected": str(report.get("expected") or "?"),
@@ -283,8 +282,8 @@ def scenario_context(folder: Path, report: Mapping[str, Any],
         "latency": _numbers(_mapping(ops.get("latency")), LATENCY_KEYS),
         "scene": scene,
         "tl": tl,
-        "layers": [(name, tl.layers.get(name, [])) for name in
-                   ("grid", "bands", "alive", "ticks", "marks", "faults", "charts")],
+        "layers": [(name, tl.layers.get(name, [])) for name in LAYERS if name != "violations"],
+        "label_w": LABEL_W,
         "violation_layer": tl.layers.get("violations", []),
         "histograms": histograms(scene),
         "contracts": contracts,
@@ -295,7 +294,6 @@ def scenario_context(folder: Path, report: Mapping[str, Any],
         "script": f"../{ASSET_DIR}/{SCRIPT}",
         "index_href": f"../{PAGE}",
         "run_id": str(report.get("run_id") or run_root.name),
-        "lanes": [lane for lane in scene.lanes if lane.node != HARNESS],
         "other_types": scene.other_types,
     }
 

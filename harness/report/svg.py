@@ -87,7 +87,6 @@ class Timeline:
     layers: dict[str, list[Shape]] = field(default_factory=dict)
     labels: list[LabelRow] = field(default_factory=list)
     op_rects: list[OpRect] = field(default_factory=list)
-    lane_ids: list[str] = field(default_factory=list)
     op_h: int = OP_H
 
     def add(self, layer: str, shape: Shape) -> None:
@@ -153,15 +152,21 @@ def _place_rows(spans: Sequence[tuple[float, float]]) -> list[int]:
     return rows
 
 
-def _faults(tl: Timeline, scene: Scene, x: XScale, y0: float, bottom: float) -> None:
+def fault_placement(scene: Scene, x: XScale) -> list[tuple[FaultSpan, int]]:
+    """Faults in time order with their row: no two labels (or bars) overlap in a row."""
     order = sorted(scene.faults, key=lambda f: f.start)
     extents = []
     for f in order:
         x0 = x(f.start)
         x1 = x(f.end if f.end is not None else (f.start if f.instant else scene.t_hi))
         extents.append((x0, max(x1, x0 + 10 + CHAR_W * len(f.label))))
-    rows = _place_rows(extents)
-    for f, row in zip(order, rows, strict=True):
+    return list(zip(order, _place_rows(extents), strict=True))
+
+
+def _faults(tl: Timeline, scene: Scene, x: XScale, y0: float, bottom: float) -> None:
+    placed = fault_placement(scene, x)
+    rows = [row for _, row in placed]
+    for f, row in placed:
         cls = _fault_class(f)
         y = y0 + row * FAULT_ROW_H
         x0 = x(f.start)
@@ -190,12 +195,7 @@ def _faults(tl: Timeline, scene: Scene, x: XScale, y0: float, bottom: float) -> 
 
 
 def fault_rows(scene: Scene, x: XScale) -> int:
-    extents = []
-    for f in sorted(scene.faults, key=lambda f: f.start):
-        x0 = x(f.start)
-        x1 = x(f.end if f.end is not None else (f.start if f.instant else scene.t_hi))
-        extents.append((x0, max(x1, x0 + 10 + CHAR_W * len(f.label))))
-    rows = _place_rows(extents)
+    rows = [row for _, row in fault_placement(scene, x)]
     return (max(rows) + 1) if rows else 0
 
 
@@ -212,7 +212,6 @@ def _lane(tl: Timeline, scene: Scene, lane_i: int, x: XScale, y: float) -> float
     tick_rows = len(shown) + (1 if rest else 0)
     height = PROC_H + tick_rows * TICK_ROW_H + lane.rows * OP_ROW_H + LANE_GAP
     lane_id = f"lane-{lane_i}"
-    tl.lane_ids.append(lane_id)
     tl.add("bands", Shape("rect", {"x": "0", "y": num(y), "width": num(x.width),
                                    "height": num(height - LANE_GAP / 2),
                                    "class": "lanebg" + (" odd" if lane_i % 2 else ""),
@@ -226,7 +225,7 @@ def _lane(tl: Timeline, scene: Scene, lane_i: int, x: XScale, y: float) -> float
                 "x": num(x0), "y": num(y + 2), "width": num(max(1.0, x1 - x0)),
                 "height": str(PROC_H - 4), "class": f"state {band.kind}"},
                 f"{band.detail} from {band.start:.3f} s to {band.end:.3f} s"))
-            if x1 - x0 > CHAR_W * len(band.label) + 6:
+            if x1 - x0 > 6.8 * len(band.label) + 8:  # bold 9.5 px capitals
                 tl.add("marks", Shape("text", {"x": num(x0 + 3), "y": num(y + PROC_H - 9),
                                                "class": "statelabel"}, "", band.label))
         else:
@@ -241,7 +240,8 @@ def _lane(tl: Timeline, scene: Scene, lane_i: int, x: XScale, y: float) -> float
             "height": "4", "class": band.kind},
             f"{lane.node}: {band.label} {band.start:.3f} \u2013 {band.end:.3f} s"))
     cy = y + PROC_H / 2
-    for mark in lane.marks:
+    label_ends = [-1e9, -1e9]  # right end of the last label on the upper and lower line
+    for mark in sorted(lane.marks, key=lambda m: m.t):
         mx = x(mark.t)
         title = f"{lane.node}: {mark.detail or mark.label} at {mark.t:.3f} s"
         if mark.kind == "start":
@@ -254,7 +254,9 @@ def _lane(tl: Timeline, scene: Scene, lane_i: int, x: XScale, y: float) -> float
             d = f"M{num(mx)} {num(cy - 7)}l5 7-5 7-5-7z"
         tl.add("marks", Shape("path", {"d": d, "class": f"mk mk-{mark.kind}"}, title))
         if mark.kind == "exit-bad" or mark.label.startswith("start #"):
-            tl.add("marks", Shape("text", {"x": num(mx + 8), "y": num(cy - 4),
+            line = 0 if label_ends[0] < mx + 8 else 1  # the lower line when the upper is taken
+            label_ends[line] = mx + 8 + CHAR_W * len(mark.label)
+            tl.add("marks", Shape("text", {"x": num(mx + 8), "y": num(cy - 4 + line * 14),
                                            "class": f"mklabel mk-{mark.kind}"}, title,
                                   mark.label))
     ty = y + PROC_H

@@ -139,3 +139,29 @@ def test_a_broken_folder_gets_an_error_page_not_an_exception(tmp_path: Path,
     pages.write_scenario_outputs(folder)
     assert "template bug" in (folder / "index.html").read_text()
     pages.write_scenario_outputs(tmp_path / "nowhere")  # no report.json: logged, not raised
+
+
+def test_timeline_png_is_drawn_and_skipped_for_an_empty_history(tmp_path: Path) -> None:
+    from harness.report import plots
+
+    history = synthetic_history(ops=100)
+    report = synthetic_report(history)
+    assert plots.try_timeline(history, tmp_path / "t.png", report=report)
+    assert (tmp_path / "t.png").read_bytes()[:4] == b"\x89PNG"
+    assert not plots.try_timeline([], tmp_path / "empty.png", report=report)
+    assert not (tmp_path / "empty.png").exists()
+
+
+def test_zchaos_report_open_opens_the_page(tmp_path: Path, monkeypatch, capsys) -> None:
+    from harness import cli
+
+    history = synthetic_history(ops=20)
+    write_folder(tmp_path / "run" / "s", synthetic_report(history, name="s"), history)
+    opened: list[str] = []
+    monkeypatch.setattr("webbrowser.open", opened.append)
+    assert cli.main(["report", str(tmp_path / "run" / "s"), "--open"]) == 0
+    page = tmp_path / "run" / "s" / "index.html"
+    assert capsys.readouterr().out.strip() == str(page)
+    assert opened == [page.resolve().as_uri()]
+    assert (tmp_path / "run" / "index.html").is_file()  # its run's index too
+    assert cli.main(["report", str(tmp_path / "missing")]) == 2
