@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from harness.report.coverage import coverage_view
 from harness.report.scene import Scene, ViolationRef
 
 # How long after an instant fault (a kill) an event is still told "after" it.
@@ -113,6 +114,11 @@ def headline(report: Mapping[str, Any], scene: Scene) -> list[str]:
         lines.append("Undecided: " + "; ".join(
             f"{c.get('name')} ({c.get('message') or 'nothing to test'})" for c in unknown)
             + ". An undecided contract is never a pass.")
+    missed = [row for row in coverage_view(report).rows if row.hit == "missed"]
+    if missed:
+        lines.append("Faults that hit nothing: " + "; ".join(
+            f"#{row.number} {row.label}" + (f" ({row.why})" if row.why else "")
+            for row in missed) + ". A pass that rests on them proves nothing.")
     if verdict == "pass" and not wanted:
         names = ", ".join(str(c.get("name")) for c in contracts)
         lines.append(f"Every contract held: {names}." if names else "No contract was checked.")

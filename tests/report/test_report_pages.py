@@ -67,6 +67,8 @@ def test_coverage_is_rendered_when_recorded(tmp_path: Path) -> None:
     assert page.by_class("cov-missed")[0].content == "missed"
     assert "latency 500 ms on client-1->server, downstream" in page.text
     assert "no operation crossed the link in its window" in page.text
+    assert "Faults that hit nothing: #2 latency 500 ms on client-1->server, downstream" in (
+        page.by_id("story").content)
 
 
 def test_error_and_unknown_verdicts_render(tmp_path: Path) -> None:
