@@ -233,6 +233,9 @@ def _write_run_index(run_root: Path, outcomes: list[Any]) -> None:
         "total": len(outcomes),
     }
     (run_root / "index.json").write_text(json.dumps(index, indent=2))
+    from harness.report.pages import write_run_index_html
+
+    write_run_index_html(run_root)  # index.html: every scenario, failures first
 
 
 def _options(args: argparse.Namespace, impls: dict[str, str]) -> Any:
@@ -412,6 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
         cli_docker = None  # type: ignore[assignment]
     if cli_docker is not None:
         cli_docker.register(sub)
+    from harness.report.cli_report import register as register_report
+
+    register_report(sub)  # zchaos report DIR [--open]
     return parser
 
 

@@ -173,6 +173,7 @@ class ScenarioRun:
         self.starts: dict[str, int] = {}
         self.exits: dict[str, list[int]] = {}
         self.timing: dict[str, float] = {}
+        self.clock: dict[str, float] = {}  # t0 as wall-clock time (report.json "clock")
         self.offset = 0.0  # scenario time 0 on the run clock (see _drive)
         self.byte_samples: list[dict[str, Any]] | None = []  # None: not measured
         self.failure: NodeFailure | None = None
@@ -287,6 +288,7 @@ class ScenarioRun:
         # The run's clock starts now: every node and the harness share ZCHAOS_T0.
         self.timing["prepare_s"] = round(time.monotonic() - self.wall0, 3)
         self.t0 = time.monotonic()
+        self.clock = {"t0_unix": round(time.time(), 6)}
         self.log.t0 = self.t0
         self.log.emit({"type": "run", "event": "start", "seed": sc.seed})
         servers = [n for n in sc.nodes.values() if ROLES[n.role].kind == "server"]
@@ -554,6 +556,7 @@ class ScenarioRun:
             trace_stats=trace_stats,
             failure=failure,
             exit_records=exits,
+            clock=self.clock,
         )
         return outcome
 

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.report import plots
+from harness.report import pages
 from harness.report.junit import write_junit
 from harness.report.summary import write_summary
 
@@ -59,6 +59,7 @@ def build_report(
     trace_stats: dict[str, Any] | None = None,
     failure: dict[str, Any] | None = None,
     exit_records: list[dict[str, Any]] | None = None,
+    clock: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     from harness.roles import ROLES
 
@@ -86,6 +87,8 @@ def build_report(
         "operations": outcome.operations,
         "notes": list(getattr(outcome, "notes", [])),
         "timing": timing,
+        # the run clock's 0 (ZCHAOS_T0) as wall-clock time, to line node logs up with events
+        "clock": clock or {},
         "nodes": {
             name: {"role": node.role, "kind": ROLES[node.role].kind,
                    "starts": starts.get(name, 0), "exits": exits.get(name, [])}
@@ -137,7 +140,7 @@ def write_reports(outcome: Any, **kw: Any) -> dict[str, Any]:
     folder: Path = outcome.report_dir
     write_junit(report, folder / "junit.xml")
     write_summary(report, folder / "summary.md")
-    plots.try_timeline(kw["history"], folder / "timeline.png")
+    pages.write_scenario_outputs(folder, report, kw["history"])  # index.html, timeline.png
     # last: a report.json without "interrupted" means every other file is written
     (folder / "report.json").write_text(json.dumps(report, indent=2, default=str))
     return report
