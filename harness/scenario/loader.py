@@ -25,13 +25,14 @@ from harness.scenario.errors import (
     did_you_mean,
     one_of,
 )
+from harness.scenario.explore import resolve_explore
 from harness.scenario.faults import World, resolve_faults
 from harness.scenario.model import Edge, Scenario
 from harness.scenario.nodes import group_members, resolve_nodes, resolve_timing
 from harness.scenario.source import read_yaml
 
 TOP_KEYS = ("name", "description", "pattern", "duration", "seed", "timing", "nodes", "faults",
-            "contracts", "expect")
+            "contracts", "expect", "explore")
 REQUIRED_KEYS = ("name", "pattern", "duration", "nodes")
 SCENARIO_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 SUFFIXES = (".yaml", ".yml")
@@ -120,12 +121,13 @@ def _build(data: Any, issues: Issues) -> Scenario | None:
     faults = resolve_faults(data.get("faults"), world, issues)
     contracts = resolve_contracts(data.get("contracts"), issues)
     expect = resolve_expect(data.get("expect"), listed_names(data.get("contracts")), issues)
+    explore = resolve_explore(data.get("explore"), world, issues)
     if issues:
         return None
     return Scenario(
         name=top["name"], description=top.get("description", ""), pattern=top["pattern"],
         duration=top["duration"], seed=top["seed"], timing=timing, nodes=nodes,
-        faults=faults, contracts=contracts, expect=expect, source=issues.source,
+        faults=faults, contracts=contracts, expect=expect, explore=explore, source=issues.source,
     )
 
 

@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from harness.durations import format_duration, format_ms
 from harness.roles import OPTION_TYPES
+from harness.scenario.explore_spec import ExploreSpec
 
 PROCESS_ACTIONS = ("kill", "stop", "start", "restart", "pause", "resume")
 TOXIC_ACTIONS = (
@@ -183,6 +184,7 @@ class Scenario(_Frozen):
     faults: list[Fault] = Field(default_factory=list)
     contracts: list[ContractSpec] = Field(default_factory=list)
     expect: Expectation = Field(default_factory=Expectation)
+    explore: ExploreSpec | None = None  # what `zchaos explore` may try (docs/explore.md)
     source: str = "<dict>"
 
     def __eq__(self, other: object) -> bool:
@@ -243,6 +245,8 @@ class Scenario(_Frozen):
         if self.contracts:
             out["contracts"] = [spec.to_yaml_entry() for spec in self.contracts]
         out["expect"] = self.expect.to_yaml_value()
+        if self.explore is not None:
+            out["explore"] = self.explore.to_yaml_value()
         return out
 
     def to_resolved_yaml(self) -> str:
