@@ -167,6 +167,9 @@ class Search:
         test = given(batches(self.vocab, self.builder, self.jobs))(explore_schedules)
         for first in reversed(self.first):
             test = example([first])(test)
+        # The seed first: hypothesis.seed() turns the database off in the settings it
+        # finds, and the settings applied after it turn ours back on.
+        test = hypothesis_seed(self.seed)(test)
         test = settings(
             max_examples=batches_allowed,
             deadline=None,
@@ -178,7 +181,6 @@ class Search:
             verbosity=Verbosity.quiet,
             print_blob=False,
         )(test)
-        test = hypothesis_seed(self.seed)(test)
         stopped = "exhausted"
         try:
             with with_reporter(lambda _text: None):

@@ -38,6 +38,7 @@ LINK_KINDS = ("disconnect", "cut", "latency", "timeout", "reset_peer", "slow_clo
               "bandwidth", "limit_data", "slicer")
 DEFAULT_SETTLE = 1.0  # s kept free of faults at the end when no contract names a bound
 MIN_WINDOW = 0.5
+ENUMERATE_PARTITIONS_UP_TO = 12  # nodes; above that a split is drawn as a random subset
 
 
 def rank(kind: str) -> int:
@@ -172,6 +173,29 @@ def _targets(scenario: Scenario, nodes: list[str] | None) -> tuple[tuple[str, ..
     return tuple(singles + groups)
 
 
+def _every_split(scenario: Scenario, allowed: frozenset[str]) -> tuple[
+        tuple[tuple[str, ...], ...], ...]:
+    """Every split of the nodes into two groups that cuts at least one link, all allowed;
+    smallest minority side first."""
+    nodes = list(scenario.nodes)
+    edges = [(e.name, e.source, e.target) for e in scenario.edges()]
+    found = []
+    first, rest = nodes[0], nodes[1:]
+    for mask in range(2 ** len(rest)):
+        side = {first} | {n for i, n in enumerate(rest) if mask >> i & 1}
+        if len(side) == len(nodes):
+            continue
+        cut = [name for name, src, dst in edges if (src in side) != (dst in side)]
+        if not cut or any(link not in allowed for link in cut):
+            continue
+        one = tuple(n for n in nodes if n in side)
+        other = tuple(n for n in nodes if n not in side)
+        small, big = sorted((one, other), key=len)
+        found.append((small, big))
+    found.sort(key=lambda c: (len(c[0]), c))
+    return tuple(found)
+
+
 def build_vocabulary(scenario: Scenario, spec: ExploreSpec | None = None) -> Vocabulary:
     """The vocabulary for ``scenario`` (its own ``explore:`` section unless ``spec`` is given)."""
     spec = spec if spec is not None else (scenario.explore or ExploreSpec())
@@ -202,6 +226,9 @@ def build_vocabulary(scenario: Scenario, spec: ExploreSpec | None = None) -> Voc
     cuts = None
     if spec.cuts is not None:
         cuts = tuple(tuple(tuple(side) for side in cut) for cut in spec.cuts)
+    elif spec.partition and len(scenario.nodes) <= ENUMERATE_PARTITIONS_UP_TO:
+        cuts = _every_split(scenario, allowed)
+        notes.append(f"{len(cuts)} two-group partitions cut only allowed links")
     return Vocabulary(
         nodes=tuple(scenario.nodes),
         process=process,
