@@ -95,7 +95,10 @@ class Search:
         self.database = database
         self.first = first or []
         self.key = key
-        self.memo: dict[tuple[str, int], Example] = {}
+        # By schedule alone: a run's seed is drawn with its schedule, but a schedule
+        # already run is not run again for another seed (the targeting phase would
+        # otherwise "climb" by re-rolling seeds of one schedule).
+        self.memo: dict[str, Example] = {}
         self.examples: list[Example] = []
         self.failure: Example | None = None
 
@@ -108,18 +111,23 @@ class Search:
 
     # -- one Hypothesis example: a batch of schedules --------------------------
     def _test(self, batch: list[tuple[Schedule, int]]) -> None:
+        if self.failure is not None:
+            # Hypothesis's optimiser may call again before it notices the failure.
+            raise SearchStopped("failure")
         results: list[Example] = []
         todo: list[tuple[Schedule, int]] = []
         for schedule, seed in batch:
             if not schedule:
                 continue
-            cached = self.memo.get((schedule_key(schedule), seed))
+            cached = self.memo.get(schedule_key(schedule))
             if cached is not None:
                 results.append(cached)
-            elif (schedule, seed) not in todo:
+            elif all(schedule_key(schedule) != schedule_key(s) for s, _ in todo):
                 todo.append((schedule, seed))
-        if not results and not todo:
-            reject()  # every schedule came out empty: not an example at all
+        if not todo and not any(item.record.violated for item in results):
+            # Every schedule came out empty or was run already: not a new example, so
+            # it must not use up one of Hypothesis's max_examples either.
+            reject()
         if todo:
             if self.runs_left() == 0:
                 raise SearchStopped("budget")
@@ -127,7 +135,7 @@ class Search:
                 raise SearchStopped("time")
             ran = self.run_batch(todo[: self.runs_left()], "search")
             for item in ran:
-                self.memo[(schedule_key(item.schedule), item.seed)] = item
+                self.memo[schedule_key(item.schedule)] = item
                 self.examples.append(item)
             results += ran
         self._steer(results)

@@ -26,6 +26,20 @@ SEEDS = st.integers(min_value=0, max_value=2**31 - 1)
 Example = tuple[Schedule, int]
 
 
+GRID_POINTS = 64  # a wide integer range is drawn from this many evenly spaced values
+
+
+def uniform(low: int, high: int) -> st.SearchStrategy[int]:
+    """An integer in [low, high], about evenly likely (``st.integers`` draws its lower
+    bound about a third of the time, which starves long faults and late times)."""
+    if high <= low:
+        return st.just(low)
+    if high - low < GRID_POINTS:
+        return st.sampled_from(range(low, high + 1))
+    step = (high - low) / (GRID_POINTS - 1)
+    return st.sampled_from(sorted({round(low + i * step) for i in range(GRID_POINTS)}))
+
+
 def _ticks(value: float) -> int:
     return round(value / STEP)
 
@@ -40,12 +54,12 @@ def _timing(draw: st.DrawFn, vocab: Vocabulary, *, instant: bool,
     """When a fault starts and how long it lasts, on the 100 ms grid inside the window."""
     start, end = _ticks(vocab.window[0]), _ticks(vocab.window[1])
     low, high = _ticks(vocab.length[0]), _ticks(vocab.length[1])
-    if instant or (may_be_permanent and draw(st.integers(0, 3)) == 0):
-        return _seconds(draw(st.integers(start, max(start, end - 1)))), None
+    if instant or (may_be_permanent and draw(st.sampled_from([False, False, False, True]))):
+        return _seconds(draw(uniform(start, max(start, end - 1)))), None
     latest = max(start, end - low)
-    at = draw(st.integers(start, latest))
+    at = draw(uniform(start, latest))
     longest = max(low, min(high, end - at))
-    return _seconds(at), _seconds(draw(st.integers(low, longest)))
+    return _seconds(at), _seconds(draw(uniform(low, longest)))
 
 
 @st.composite
@@ -87,7 +101,7 @@ def link_faults(draw: st.DrawFn, vocab: Vocabulary) -> Fault:
         return Fault(at=at, action="timeout", links=links, stream=stream,
                      attributes={"timeout": 0}, duration=length)
     spec = vocab.toxics[kind]
-    attributes = {name: draw(st.integers(lo, hi)) for name, (lo, hi) in spec.attributes.items()}
+    attributes = {name: draw(uniform(lo, hi)) for name, (lo, hi) in spec.attributes.items()}
     if kind == "slicer" and "size_variation" in attributes and "average_size" in attributes:
         attributes["size_variation"] = min(attributes["size_variation"],
                                            attributes["average_size"])

@@ -63,3 +63,18 @@ def test_a_failing_example_is_tried_first_next_time(tmp_path: Path) -> None:
     assert second.failure is not None
     assert second.runs == 1  # the saved failure, replayed before anything new
     assert schedule_key(second.failure.schedule) == schedule_key(first.failure.schedule)
+
+
+def long_outage(schedule, _seed) -> bool:
+    return sum(f.duration or 0 for f in schedule) >= 2.0
+
+
+def test_nothing_runs_after_the_first_failure_whatever_the_phase() -> None:
+    # the fake figures grow with the number of faults, so the targeting phase
+    # climbs towards schedules like the failing ones
+    for seed in range(1, 6):
+        runs = FakeRuns(long_outage)
+        result = search(runs, budget=40, seed=seed).run()
+        if result.failure is not None:
+            assert result.failure is result.examples[-1]
+            assert runs.runs() == result.runs
