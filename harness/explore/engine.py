@@ -246,8 +246,8 @@ class _Exploration:
             commands=self.commands(),
         )
 
-    def write_and_replay(self, folder: Path, step: Step, contract: str, label: str,
-                         deadline: float | None) -> tuple[Path, Reproduction]:
+    def write_and_replay(self, folder: Path, step: Step, contract: str,
+                         label: str) -> tuple[Path, Reproduction]:
         text = describe_schedule(step.schedule)
         note = (f"Found by zchaos explore from {self.base.source}: {contract} violated with "
                 f"{len(step.schedule)} fault(s): {text}.")
@@ -295,8 +295,7 @@ class _Exploration:
         for step in candidates:
             label = "minimal" if step is chain[-1] else f"shrink step '{step.passes}'"
             folder = failure_folder(root, contract, step.schedule)
-            minimal_path, reproduction = self.write_and_replay(folder, step, contract, label,
-                                                               deadline)
+            minimal_path, reproduction = self.write_and_replay(folder, step, contract, label)
             chosen = step
             if reproduction.fails:
                 break

@@ -43,7 +43,7 @@ class Example:
 
 
 class Journal:
-    """Thread-safe list of examples plus the counters the progress line shows."""
+    """Thread-safe, ordered list of every run's example."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -55,7 +55,3 @@ class Journal:
             example = Example(len(self.examples) + 1, phase, schedule, seed, record, note)
             self.examples.append(example)
             return example
-
-    def count(self, *phases: str) -> int:
-        with self._lock:
-            return sum(1 for e in self.examples if not phases or e.phase in phases)

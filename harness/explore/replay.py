@@ -7,11 +7,10 @@ user gets with ``zchaos run minimal.yaml`` (same seed, same schedule, the
 time and are not cut short by ``--time``: a failure without its rate would
 be half a finding.
 
-If the minimal schedule does not fail once in its replays, it is not
-reported as the finding: the previous accepted shrink step is measured
-instead, and so on back to the original (see :func:`measure_chain`), so a
-reported schedule has always failed in its own measurement, or is marked
-as not reproduced.
+If the minimal schedule does not fail once in its replays, the engine does
+not report it as the finding: it measures the previous accepted shrink step,
+then the original, so a reported schedule has failed in its own
+measurement, or is reported with its rate of 0.
 """
 
 from __future__ import annotations
