@@ -86,7 +86,11 @@ def load(out: Path) -> dict:
 
 
 def save(out: Path, results: dict) -> None:
-    out.write_text(json.dumps(results, indent=2, sort_keys=True) + "\n")
+    """Merge this run's sections into the file (another bench may be writing other rows)."""
+    current = load(out)
+    for section, rows in results.items():
+        current.setdefault(section, {}).update(rows)
+    out.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
 
 
 def selected(args: argparse.Namespace) -> list[Mutant]:
@@ -99,7 +103,7 @@ def run_folders(args: argparse.Namespace, results: dict) -> None:
         proc = subprocess.run(
             [sys.executable, "-m", "harness.cli", "run", "--impl", impl_of(mutant),
              str(SCENARIOS / mutant.folder), "--report-dir", str(args.reports),
-             "--run-id", f"folder-{mutant.name}"],
+             "--run-id", f"folder-{mutant.name}-{time.strftime('%Y%m%d-%H%M%S')}"],
             cwd=ROOT, capture_output=True, text=True)
         wall = time.monotonic() - started
         passed = proc.returncode == 0
@@ -118,7 +122,8 @@ def exploration(args: argparse.Namespace, mutant: Mutant, impls: dict[str, str],
     options = ExploreOptions(
         scenario=SCENARIOS / mutant.base, budget=args.budget, jobs=args.jobs, impls=impls,
         seed=args.seed, replays=args.replays, shrink_budget=args.shrink_budget,
-        database=None, report_root=args.reports, run_id=f"{tag}-{mutant.name}-j{args.jobs}",
+        database=None, report_root=args.reports,
+        run_id=f"{tag}-{mutant.name}-j{args.jobs}-{time.strftime('%Y%m%d-%H%M%S')}",
         quiet=args.quiet)
     result = explore(options)
     runs = len(result.journal.examples)
@@ -205,20 +210,27 @@ def main() -> int:
     p.add_argument("--replays", type=int, default=10)
     p.add_argument("--shrink-budget", type=int, default=30)
     p.add_argument("--reports", type=Path, default=Path("/tmp/zchaos-explore-bench"))
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    p.add_argument("--out", type=Path, action="append",
+                   help=f"results file (default {DEFAULT_OUT.name}); table reads all given")
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args()
-    results = load(args.out)
+    outs = args.out or [DEFAULT_OUT]
+    args.out = outs[0]
+    results: dict = {}
     if args.what == "folders":
         run_folders(args, results)
     elif args.what == "mutants":
         run_mutants(args, results)
     elif args.what == "correct":
         run_correct(args, results)
-    print(table(load(args.out)))
-    bad = [k for part in ("mutants", "correct") for k, r in load(args.out).get(part, {}).items()
+    merged: dict = {}
+    for out in outs:
+        for section, rows in load(out).items():
+            merged.setdefault(section, {}).update(rows)
+    print(table(merged))
+    bad = [k for part in ("mutants", "correct") for k, r in merged.get(part, {}).items()
            if not r.get("ok")]
-    bad += [k for k, r in load(args.out).get("folders", {}).items() if not r.get("passed")]
+    bad += [k for k, r in merged.get("folders", {}).items() if not r.get("passed")]
     return 1 if bad else 0
 
 

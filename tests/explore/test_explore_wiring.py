@@ -85,3 +85,9 @@ def test_bad_input_is_exit_2_with_one_message(tmp_path: Path) -> None:
     assert code == 2 and "local runtime" in err
     code, _out, err = explore_cli(tmp_path, str(TINY), "--time", "soon")
     assert code == 2 and "--time" in err
+
+
+def test_an_existing_explore_folder_is_never_reused(tmp_path: Path) -> None:
+    (tmp_path / "reports" / "w" / "explore").mkdir(parents=True)
+    code, _out, err = explore_cli(tmp_path, str(TINY))
+    assert code == 2 and "exists already" in err
