@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import shutil
 import threading
 import time
 from dataclasses import dataclass, field
@@ -102,6 +103,7 @@ class Failure:
     reproduction: Reproduction
     minimal_yaml: Path
     reported_step: str  # "minimal" or the shrink step measured instead
+    measured: list[dict[str, Any]] = field(default_factory=list)  # every schedule replayed
     also_violated: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -115,6 +117,7 @@ class Failure:
             "original_text": describe_schedule(self.original.schedule),
             "reproduction": self.reproduction.to_json(),
             "reported_step": self.reported_step,
+            "measured": self.measured,
             "shrink": [s.to_json() for s in self.shrink.steps],
             "shrink_runs": self.shrink.runs,
             "shrink_stopped": self.shrink.stopped,
@@ -292,15 +295,19 @@ class _Exploration:
             candidates.append(chain[0])
         folder = reproduction = minimal_path = None
         chosen = chain[-1]
+        measured: list[dict[str, Any]] = []
         for step in candidates:
             label = "minimal" if step is chain[-1] else f"shrink step '{step.passes}'"
             folder = failure_folder(root, contract, step.schedule)
             minimal_path, reproduction = self.write_and_replay(folder, step, contract, label)
             chosen = step
-            if reproduction.fails:
+            measured.append({"step": label, "schedule": describe_schedule(step.schedule),
+                             **reproduction.to_json()})
+            if reproduction.fails or step is candidates[-1]:
                 break
             self.progress.note(f"[yellow]{label} did not fail in {reproduction.replays} "
                                "replays; measuring the previous step[/yellow]")
+            shutil.rmtree(folder, ignore_errors=True)  # not the finding after all
         assert folder is not None and reproduction is not None and minimal_path is not None
         original_data = self.scenario_data(original.schedule, contract, original.seed,
                                            "orig", f"The unshrunk schedule that first broke "
@@ -312,7 +319,7 @@ class _Exploration:
         copy_report(original.record.report_dir, folder / "original-report")
         failure = Failure(contract=contract, folder=folder, schedule=chosen.schedule,
                           original=original, shrink=shrink, reproduction=reproduction,
-                          minimal_yaml=minimal_path,
+                          minimal_yaml=minimal_path, measured=measured,
                           reported_step="minimal" if chosen is chain[-1] else chosen.passes)
         self.progress.found()
         return failure
