@@ -132,7 +132,7 @@ def read_coverage(report: dict[str, Any], events: list[dict[str, Any]],
     coverage = report.get("coverage")
     if isinstance(coverage, dict) and isinstance(coverage.get("faults"), list):
         return [dict(item) for item in coverage["faults"] if isinstance(item, dict)], "report"
-    return provisional_coverage(events, scenario), "provisional"
+    return provisional_coverage(events, scenario, report), "provisional"
 
 
 def _match_fault_events(events: list[dict[str, Any]],
@@ -161,8 +161,35 @@ def _match_fault_events(events: list[dict[str, Any]],
     return out
 
 
-def provisional_coverage(events: list[dict[str, Any]],
-                         scenario: Scenario) -> list[dict[str, Any]]:
+def _link_of_endpoint(report: dict[str, Any]) -> dict[str, str]:
+    """Proxy port -> link name (``A->B``), from report.json's ``proxies``."""
+    out: dict[str, str] = {}
+    for name, proxy in (report.get("proxies") or {}).items():
+        listen = str((proxy or {}).get("listen", ""))
+        if ":" in listen:
+            out[listen.rsplit(":", 1)[1]] = name
+    return out
+
+
+def _uses_links(op: hist.Operation, links: set[str], port_link: dict[str, str]) -> bool:
+    """Did operation ``op`` travel over one of ``links``?
+
+    A client's op uses ``client->server`` when a reply came from that proxy
+    (``ok.server``), or when no reply says where it went (unanswered, or a
+    client that names no server); a server's ``handled`` event puts the op
+    on every link of that server. Conservative: when in doubt, it did.
+    """
+    ends = {node for link in links for node in named_nodes(link)}
+    answered_via = {port_link.get(str(ok.get("server", "")).rsplit(":", 1)[-1])
+                    for ok in op.oks if ok.get("server")}
+    answered_via.discard(None)
+    if op.node in ends and (not answered_via or answered_via & links):
+        return True
+    return any(e.get("node") in ends for e in op.handled)
+
+
+def provisional_coverage(events: list[dict[str, Any]], scenario: Scenario,
+                         report: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     """What each fault hit, from the history alone (until report.json carries coverage).
 
     A fault hit something when its target was alive when it was applied (for
@@ -170,11 +197,14 @@ def provisional_coverage(events: list[dict[str, Any]],
     work was exposed to it: operations in flight at the apply, or invoked,
     or one-way messages sent, during its window (apply to revert; to the
     run's end for a fault never reverted; half a second for ``restart`` and
-    ``start``). A ``start`` is judged by work alone: its target is down by
-    definition.
+    ``start``). For a network fault only the operations that travel over its
+    links count (:func:`_uses_links`), so a fault on a link nobody uses (a
+    client's link to the passive server of a pair) hit nothing. A ``start``
+    is judged by work alone: its target is down by definition.
     """
     end = max((float(e["t"]) for e in events), default=scenario.duration)
-    ops = [op for op in hist.operations(events).values() if op.invoke is not None]
+    port_link = _link_of_endpoint(report or {})
+    all_ops = [op for op in hist.operations(events).values() if op.invoke is not None]
     clients = {n.name for n in scenario.nodes.values() if ROLES[n.role].kind == "client"}
     times = _match_fault_events(events, scenario)
     out: list[dict[str, Any]] = []
@@ -217,18 +247,22 @@ def provisional_coverage(events: list[dict[str, Any]],
         else:
             ends = [named_nodes(link) for link in fault.links]
             is_alive = any(all(alive(n) for n in pair) for pair in ends)
+        ops = all_ops if fault.is_process else [
+            op for op in all_ops if _uses_links(op, set(fault.links), port_link)]
         in_flight = sum(1 for op in ops if op.invoke["t"] < t_apply
                         and not any(e["t"] <= t_apply for e in op.oks + op.fails))
         started = sum(1 for op in ops if t_apply <= op.invoke["t"] <= until)
+        messengers = clients if fault.is_process else clients & touched
         messages = sum(1 for e in events
                        if t_apply <= e["t"] <= until and e.get("type") not in _NOT_ACTIVITY
-                       and e.get("type") != "invoke" and e.get("node") in clients
-                       and ("seq" in e or "op" in e))
+                       and e.get("type") not in hist.OP_EVENT_TYPES
+                       and e.get("node") in messengers and ("seq" in e or "op" in e))
         hit = is_alive and (in_flight + started + messages) > 0
         if not is_alive:
             why = "its target was not running when it was applied"
         elif not hit:
-            why = "no client work was in flight or started during its window"
+            why = ("no client work was in flight or started during its window"
+                   + ("" if fault.is_process else " over its links"))
         else:
             why = (f"{in_flight} op(s) in flight, {started} invoked and {messages} client "
                    "event(s) during its window")

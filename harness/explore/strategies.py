@@ -4,6 +4,8 @@ A drawn fault is a scenario :class:`Fault` (what a ``faults:`` entry resolves
 to); a drawn schedule is one to ``max_faults`` of them, in time order, made
 valid by :meth:`ScheduleBuilder.repair` (a fault that collides with an
 earlier one is dropped, exactly where the scenario loader would refuse it).
+Every kind of fault the vocabulary allows is drawn as often as any other,
+and times, lengths and parameters evenly over their ranges (:func:`uniform`).
 An example is a schedule and the run's seed (``ZCHAOS_SEED`` of every node),
 so a saved example replays with the same seed. A batch is ``-j`` examples
 run side by side.
@@ -63,8 +65,7 @@ def _timing(draw: st.DrawFn, vocab: Vocabulary, *, instant: bool,
 
 
 @st.composite
-def process_faults(draw: st.DrawFn, vocab: Vocabulary) -> Fault:
-    kind = draw(st.sampled_from(vocab.process_kinds()))
+def process_faults(draw: st.DrawFn, vocab: Vocabulary, kind: str) -> Fault:
     targets = draw(st.sampled_from(vocab.process[kind]))
     instant = kind in ("restart", "start")
     at, length = draw(_timing(vocab, instant=instant,
@@ -90,8 +91,7 @@ def partitions(draw: st.DrawFn, vocab: Vocabulary) -> Fault | None:
 
 
 @st.composite
-def link_faults(draw: st.DrawFn, vocab: Vocabulary) -> Fault:
-    kind = draw(st.sampled_from(vocab.link_kinds()))
+def link_faults(draw: st.DrawFn, vocab: Vocabulary, kind: str) -> Fault:
     links = list(draw(st.sampled_from(vocab.link_options)))
     at, length = draw(_timing(vocab, instant=False, may_be_permanent=False))
     if kind == "disconnect":
@@ -114,12 +114,13 @@ def link_faults(draw: st.DrawFn, vocab: Vocabulary) -> Fault:
 
 @st.composite
 def faults(draw: st.DrawFn, vocab: Vocabulary) -> Fault | None:
-    category = draw(st.sampled_from(vocab.categories()))
-    if category == "process":
-        return draw(process_faults(vocab))
-    if category == "partition":
+    """One fault; every kind the vocabulary allows is as likely as any other."""
+    kind = draw(st.sampled_from(vocab.kinds()))
+    if kind in vocab.process:
+        return draw(process_faults(vocab, kind))
+    if kind == "partition":
         return draw(partitions(vocab))
-    return draw(link_faults(vocab))
+    return draw(link_faults(vocab, kind))
 
 
 def schedules(vocab: Vocabulary, builder: ScheduleBuilder) -> st.SearchStrategy[Schedule]:

@@ -85,6 +85,12 @@ class Vocabulary:
             return False
         return bool(self.cuts) if self.cuts is not None else len(self.nodes) >= 2
 
+    def kinds(self) -> list[str]:
+        """Every kind of fault allowed, simplest first (what a drawn fault is made of)."""
+        kinds = [*self.process_kinds(), *(["partition"] if self.has_partitions() else []),
+                 *self.link_kinds()]
+        return sorted(kinds, key=rank)
+
     def categories(self) -> list[str]:
         out = []
         if self.process_kinds():

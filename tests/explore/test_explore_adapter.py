@@ -77,3 +77,44 @@ def test_target_figures_come_from_the_checkers_and_the_operations() -> None:
     assert target_figures({}, {}) == {"two_active_s": 0.0, "failed_ops": 0.0,
                                       "worst_latency_ms": 0.0, "retries": 0.0,
                                       "failover_s": 0.0}
+
+
+PAIR = load_text("""
+name: pair
+pattern: binary_star
+duration: 6s
+nodes:
+  primary: {role: binary_star.server, connect: [backup], primary: true}
+  backup: {role: binary_star.server, connect: [primary], backup: true}
+  client: {role: binary_star.client, connect: [primary, backup], requests: 0, rate: 10}
+faults:
+  - {at: 1s, disconnect: {link: client->backup}, for: 1s}
+  - {at: 3s, disconnect: {link: client->primary}, for: 1s}
+contracts: [replies_match_requests]
+""", "pair.yaml")
+
+
+def test_a_network_fault_on_a_link_nobody_uses_hit_nothing() -> None:
+    report = {"proxies": {"client->primary": {"listen": "127.0.0.1:4001"},
+                          "client->backup": {"listen": "127.0.0.1:4002"},
+                          "primary->backup": {"listen": "127.0.0.1:4003"},
+                          "backup->primary": {"listen": "127.0.0.1:4004"}}}
+    history = [ev(0.0, type="lifecycle", target=n, event="start")
+               for n in ("primary", "backup", "client")]
+    for i, t in enumerate([1.2, 1.5, 3.2], start=1):
+        op = f"client:{i}"
+        history.append(ev(t, node="client", type="invoke", op=op, body=op))
+        history.append(ev(t + 0.01, node="client", type="ok", op=op, reply=op,
+                          server="tcp://127.0.0.1:4001"))
+    history += [ev(1.0, type="fault", fault="disconnect", target="client->backup",
+                   phase="apply"),
+                ev(2.0, type="fault", fault="disconnect", target="client->backup",
+                   phase="revert"),
+                ev(3.0, type="fault", fault="disconnect", target="client->primary",
+                   phase="apply"),
+                ev(4.0, type="fault", fault="disconnect", target="client->primary",
+                   phase="revert")]
+    history.sort(key=lambda e: e["t"])
+    to_backup, to_primary = provisional_coverage(history, PAIR, report)
+    assert not to_backup["hit"] and to_backup["ops_started"] == 0
+    assert to_primary["hit"] and to_primary["ops_started"] == 1
