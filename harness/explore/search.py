@@ -124,9 +124,12 @@ class Search:
                 results.append(cached)
             elif all(schedule_key(schedule) != schedule_key(s) for s, _ in todo):
                 todo.append((schedule, seed))
-        if not todo and not any(item.record.violated for item in results):
-            # Every schedule came out empty or was run already: not a new example, so
-            # it must not use up one of Hypothesis's max_examples either.
+        if any(item.record.violated for item in results):
+            todo = []  # the failing batch again (Hypothesis's final replay): answer from memory
+        elif results or len(todo) < len(batch):
+            # A schedule empty, repeated or run already: not a new example. Rejected, it
+            # does not use up one of Hypothesis's max_examples, which then stay one
+            # batch of -j new runs each (so its targeting starts half-way through).
             reject()
         if todo:
             if self.runs_left() == 0:

@@ -53,15 +53,19 @@ def _seconds(ticks: int) -> float:
 @st.composite
 def _timing(draw: st.DrawFn, vocab: Vocabulary, *, instant: bool,
             may_be_permanent: bool) -> tuple[float, float | None]:
-    """When a fault starts and how long it lasts, on the 100 ms grid inside the window."""
+    """How long a fault lasts, then when it starts, on the 100 ms grid inside the window.
+
+    The length comes first and evenly: drawn the other way round (a start,
+    then a length that still fits) long outages would be rare, and they are
+    what many recovery bugs need.
+    """
     start, end = _ticks(vocab.window[0]), _ticks(vocab.window[1])
     low, high = _ticks(vocab.length[0]), _ticks(vocab.length[1])
     if instant or (may_be_permanent and draw(st.sampled_from([False, False, False, True]))):
         return _seconds(draw(uniform(start, max(start, end - 1)))), None
-    latest = max(start, end - low)
-    at = draw(uniform(start, latest))
-    longest = max(low, min(high, end - at))
-    return _seconds(at), _seconds(draw(uniform(low, longest)))
+    length = draw(uniform(low, max(low, min(high, end - start))))
+    at = draw(uniform(start, max(start, end - length)))
+    return _seconds(at), _seconds(length)
 
 
 @st.composite
