@@ -171,15 +171,20 @@ def _link_of_endpoint(report: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def _uses_links(op: hist.Operation, links: set[str], port_link: dict[str, str]) -> bool:
+def _uses_links(op: hist.Operation, links: set[str], port_link: dict[str, str],
+                traced: set[str]) -> bool:
     """Did operation ``op`` travel over one of ``links``?
 
     A client's op uses ``client->server`` when a reply came from that proxy
     (``ok.server``), or when no reply says where it went (unanswered, or a
     client that names no server); a server's ``handled`` event puts the op
-    on every link of that server. Conservative: when in doubt, it did.
+    on every link of that server. A link between nodes that trace no
+    operation at all (``traced``: a broker, Titanic) cannot be judged, so
+    every op counts. Conservative: when in doubt, it did.
     """
     ends = {node for link in links for node in named_nodes(link)}
+    if not ends & traced:
+        return True
     answered_via = {port_link.get(str(ok.get("server", "")).rsplit(":", 1)[-1])
                     for ok in op.oks if ok.get("server")}
     answered_via.discard(None)
@@ -205,6 +210,8 @@ def provisional_coverage(events: list[dict[str, Any]], scenario: Scenario,
     end = max((float(e["t"]) for e in events), default=scenario.duration)
     port_link = _link_of_endpoint(report or {})
     all_ops = [op for op in hist.operations(events).values() if op.invoke is not None]
+    traced = {op.node for op in all_ops} | {e.get("node") for op in all_ops
+                                             for e in op.handled}
     clients = {n.name for n in scenario.nodes.values() if ROLES[n.role].kind == "client"}
     times = _match_fault_events(events, scenario)
     out: list[dict[str, Any]] = []
@@ -248,7 +255,7 @@ def provisional_coverage(events: list[dict[str, Any]], scenario: Scenario,
             ends = [named_nodes(link) for link in fault.links]
             is_alive = any(all(alive(n) for n in pair) for pair in ends)
         ops = all_ops if fault.is_process else [
-            op for op in all_ops if _uses_links(op, set(fault.links), port_link)]
+            op for op in all_ops if _uses_links(op, set(fault.links), port_link, traced)]
         in_flight = sum(1 for op in ops if op.invoke["t"] < t_apply
                         and not any(e["t"] <= t_apply for e in op.oks + op.fails))
         started = sum(1 for op in ops if t_apply <= op.invoke["t"] <= until)

@@ -118,3 +118,28 @@ def test_a_network_fault_on_a_link_nobody_uses_hit_nothing() -> None:
     to_backup, to_primary = provisional_coverage(history, PAIR, report)
     assert not to_backup["hit"] and to_backup["ops_started"] == 0
     assert to_primary["hit"] and to_primary["ops_started"] == 1
+
+
+def test_a_link_between_untraced_nodes_counts_every_op() -> None:
+    scenario = load_text("""
+name: broker
+pattern: majordomo
+duration: 6s
+nodes:
+  broker: {role: majordomo.broker}
+  worker: {role: majordomo.worker, connect: [broker], service: echo}
+  client: {role: majordomo.client, connect: [broker], service: echo}
+faults:
+  - {at: 1s, latency: {link: worker->broker, latency: 100}, for: 1s}
+contracts: [replies_match_requests]
+""", "broker.yaml")
+    history = [ev(0.0, type="lifecycle", target=n, event="start")
+               for n in ("broker", "worker", "client")]
+    history += [ev(1.2, node="client", type="invoke", op="client:1", body="client:1"),
+                ev(1.0, type="fault", fault="latency", target="worker->broker", phase="apply"),
+                ev(2.0, type="fault", fault="latency", target="worker->broker",
+                   phase="revert")]
+    history.sort(key=lambda e: e["t"])
+    # the worker traces no `handled`: its link cannot be judged, so the op counts
+    (item,) = provisional_coverage(history, scenario, {})
+    assert item["hit"] and item["ops_started"] == 1
