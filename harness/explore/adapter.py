@@ -18,9 +18,10 @@ marked ``SWITCH(vacuity)``:
    when the fault was applied; client operations in flight then, or invoked,
    or one-way messages, during its window). Once every report carries
    coverage, delete :func:`provisional_coverage` and its call.
-2. Scenario verdict ``unknown``. :func:`informative` treats a run whose
-   scenario verdict is ``unknown`` (a fault hit nothing) as uninformative, as
-   well as one whose coverage says no fault hit anything.
+2. Scenario verdict ``unknown`` needs no switch: a run is uninformative when
+   its coverage says no fault hit anything (:func:`informative`), whatever
+   the verdict; a contract ``unknown`` (nothing to decide) never makes a
+   failure, since only ``violated`` contracts do.
 
 The ``gave_up`` event (issue 9) needs nothing here: operations are counted
 with ``harness.history`` helpers and ``report.json["operations"]``.
@@ -118,10 +119,9 @@ def informative(verdict: str, coverage: list[dict[str, Any]]) -> bool:
     """Did the run test anything: no error, and some fault hit a live, busy target."""
     if verdict == "error":
         return False
-    # SWITCH(vacuity): scenario verdict "unknown" = a fault hit nothing (or a
-    # contract could not decide): never counted as a pass, so not informative.
-    if verdict == "unknown":
-        return False
+    # Deliberately not `verdict == "unknown"` (issue 10's scenario verdict): it also
+    # means "one contract could not decide" (failover_within without a dead server),
+    # and such a run still tested the others. Coverage alone says whether faults hit.
     return not coverage or any(bool(item.get("hit")) for item in coverage)
 
 

@@ -52,7 +52,7 @@ def test_provisional_coverage_says_what_each_fault_hit() -> None:
     assert not pause["alive"] and not pause["hit"]  # the server had exited by then
     assert informative("fail", [kill, latency, pause])
     assert not informative("pass", [latency, pause])
-    assert not informative("unknown", [kill])
+    assert informative("unknown", [kill])  # one contract undecided; the run still tested
     assert not informative("error", [])
 
 
