@@ -8,16 +8,14 @@ report folder's ``report.json`` and ``history.jsonl`` into a
 the scenario expects them to hold, what each fault hit (coverage), and the
 figures the search steers by.
 
-MERGE NOTE (issues 9 and 10). Two parts of this module stand in for
-interfaces that land with the ``vacuity`` helper's work; the places are
-marked ``SWITCH(vacuity)``:
+MERGE NOTE (issues 9 and 10), for when the ``vacuity`` helper's work lands:
 
-1. Coverage. :func:`read_coverage` prefers ``report.json["coverage"]["faults"]``
-   (each with ``hit``) when present, and only otherwise computes the
-   provisional :func:`provisional_coverage` from the history (target alive
-   when the fault was applied; client operations in flight then, or invoked,
-   or one-way messages, during its window). Once every report carries
-   coverage, delete :func:`provisional_coverage` and its call.
+1. Coverage (marked ``SWITCH(vacuity)``). :func:`read_coverage` prefers
+   ``report.json["coverage"]["faults"]`` (each with ``hit``) when present,
+   and only otherwise computes :func:`provisional_coverage` from the history
+   (target alive when the fault was applied; client operations in flight
+   then, or invoked, or one-way messages, during its window). Once every
+   report carries coverage, delete :func:`provisional_coverage` and its call.
 2. Scenario verdict ``unknown`` needs no switch: a run is uninformative when
    its coverage says no fault hit anything (:func:`informative`), whatever
    the verdict; a contract ``unknown`` (nothing to decide) never makes a
