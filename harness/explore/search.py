@@ -29,6 +29,7 @@ when the run budget or the time limit is spent the test raises
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 from collections.abc import Callable
@@ -126,10 +127,9 @@ class Search:
                 todo.append((schedule, seed))
         if any(item.record.violated for item in results):
             todo = []  # the failing batch again (Hypothesis's final replay): answer from memory
-        elif results or len(todo) < len(batch):
-            # A schedule empty, repeated or run already: not a new example. Rejected, it
-            # does not use up one of Hypothesis's max_examples, which then stay one
-            # batch of -j new runs each (so its targeting starts half-way through).
+        elif not todo:
+            # Every schedule empty or run already: not a new example, and it must not
+            # use up one of Hypothesis's max_examples (one per batch of new runs).
             reject()
         if todo:
             if self.runs_left() == 0:
@@ -167,8 +167,9 @@ class Search:
             pass  # an explicit example: no targeting there
 
     # -- the loop -----------------------------------------------------------
-    def run(self) -> SearchResult:
-        batches_allowed = max(1, math.ceil(self.budget / self.jobs))
+    def _round(self, number: int) -> str:
+        """One Hypothesis run over the runs left; returns why it stopped."""
+        batches_allowed = max(1, math.ceil(self.runs_left() / self.jobs))
 
         def explore_schedules(batch: list[tuple[Schedule, int]]) -> None:
             self._test(batch)
@@ -176,38 +177,58 @@ class Search:
         # The database key must differ per scenario, vocabulary and batch shape.
         explore_schedules._hypothesis_internal_add_digest = self.key.encode()  # type: ignore[attr-defined]
         test = given(batches(self.vocab, self.builder, self.jobs))(explore_schedules)
-        for first in reversed(self.first):
-            test = example([first])(test)
+        if number == 0:
+            for first in reversed(self.first):
+                test = example([first])(test)
         # The seed first: hypothesis.seed() turns the database off in the settings it
         # finds, and the settings applied after it turn ours back on.
-        test = hypothesis_seed(self.seed)(test)
+        test = hypothesis_seed(self.seed + number)(test)
+        phases = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target)
         test = settings(
             max_examples=batches_allowed,
             deadline=None,
             database=(DirectoryBasedExampleDatabase(str(self.database))
                       if self.database is not None else None),
-            phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target),
+            phases=phases if number == 0 else phases[2:],
             suppress_health_check=list(HealthCheck),
             report_multiple_bugs=False,
             verbosity=Verbosity.quiet,
             print_blob=False,
         )(test)
-        stopped = "exhausted"
         try:
             with with_reporter(lambda _text: None):
                 test()
         except ViolationFound:
-            stopped = "failure"
+            return "failure"
         except SearchStopped as stop:
-            stopped = str(stop) or "budget"
+            return str(stop) or "budget"
         except HypothesisException as exc:
             # Unsatisfiable (nothing valid to draw) or an unexpected engine complaint;
             # what we recorded stays valid either way.
-            stopped = "unsatisfiable" if "Unsatisfiable" in type(exc).__name__ else \
+            return "unsatisfiable" if "Unsatisfiable" in type(exc).__name__ else \
                 f"hypothesis: {type(exc).__name__}"
+        return "exhausted"
+
+    def run(self) -> SearchResult:
+        """Rounds of Hypothesis until a failure, the budget, the time limit, or nothing new.
+
+        One round is usually the whole search. With ``-j`` a batch may mix new
+        schedules with ones already run (only the new ones run), so a round can
+        end with runs left; the next round (next seed, no database replay)
+        spends them, and a round that runs nothing new ends the search.
+        """
+        stopped = "exhausted"
+        for number in itertools.count():
+            before = len(self.examples)
+            stopped = self._round(number)
+            if (stopped != "exhausted" or self.failure is not None or self.runs_left() == 0
+                    or self.out_of_time() or len(self.examples) == before):
+                break
         if self.failure is not None:
             stopped = "failure"
         elif stopped == "exhausted" and self.runs_left() == 0:
             stopped = "budget"
+        elif stopped == "exhausted" and self.out_of_time():
+            stopped = "time"
         return SearchResult(self.failure, stopped, self.seed, len(self.examples),
                             list(self.examples))

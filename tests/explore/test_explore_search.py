@@ -41,10 +41,13 @@ def test_it_stops_at_the_first_failure_and_reports_that_run() -> None:
     assert all(len(e.schedule) < 2 for e in result.examples[:-1])
 
 
-def test_parallel_batches_count_every_run() -> None:
-    runs = FakeRuns(lambda _s, _seed: False)
-    result = search(runs, budget=9, jobs=2).run()
-    assert result.runs == 9 == runs.runs("search")
+def test_parallel_batches_spend_the_whole_budget() -> None:
+    # batches mixing new and already-run schedules must not end the search early
+    for jobs, budget in ((2, 9), (2, 60), (3, 40)):
+        runs = FakeRuns(lambda _s, _seed: False)
+        result = search(runs, budget=budget, jobs=jobs).run()
+        assert result.runs == budget == runs.runs("search")
+        assert result.stopped == "budget"
 
 
 def test_the_same_seed_repeats_the_search() -> None:
