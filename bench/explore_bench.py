@@ -57,7 +57,7 @@ class Mutant:
 
 MUTANTS = [
     Mutant("bstar-kept-socket", "binary_star.client", "explore_bstar_kept_socket_client.py",
-           "binary_star", "binary_star/bstar-primary-killed.yaml", "replies_match_requests",
+           "binary_star", "binary_star/bstar-primary-frozen.yaml", "replies_match_requests",
            "keeps one socket per server; a late reply answers a later request"),
     Mutant("bstar-settled-passive", "binary_star.server",
            "explore_bstar_settled_passive_server.py", "binary_star",

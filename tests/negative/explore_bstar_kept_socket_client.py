@@ -12,10 +12,10 @@ on a kept socket it is read as the answer to a later request.
 Every shipped Binary Star scenario passes with it: a killed server never
 answers late, and requests a server drops (a vote it refuses) get no reply
 at all. A server that answers after the client's timeout (latency on a
-client's link, a short freeze) gets a stale reply accepted, and
+client's link, a freeze) gets a stale reply accepted, and
 ``replies_match_requests`` flags it. ``zchaos explore`` finds that:
 
-    zchaos explore scenarios/binary_star/bstar-primary-killed.yaml \\
+    zchaos explore scenarios/binary_star/bstar-primary-frozen.yaml \\
         --impl binary_star.client="python tests/negative/explore_bstar_kept_socket_client.py"
 
 Do not use it for anything else.
