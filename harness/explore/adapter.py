@@ -16,7 +16,10 @@ MERGE NOTE (issues 9 and 10), for when the ``vacuity`` helper's work lands:
    (target alive when the fault was applied; client operations in flight
    then, or invoked, or one-way messages, during its window). Once every
    report carries coverage, delete :func:`provisional_coverage` and its call.
-2. Scenario verdict ``unknown`` needs no switch: a run is uninformative when
+2. A node that died on its own before the first fault makes the run an
+   ``error`` here (:func:`startup_failure`, also marked ``SWITCH(vacuity)``);
+   the runner's fail-fast errors will say so themselves.
+3. Scenario verdict ``unknown`` needs no switch: a run is uninformative when
    its coverage says no fault hit anything (:func:`informative`), whatever
    the verdict; a contract ``unknown`` (nothing to decide) never makes a
    failure, since only ``violated`` contracts do.
@@ -88,9 +91,14 @@ def run_and_read(session: Any, scenario: Scenario) -> RunRecord:
     violated = [name for name, verdict in contracts.items()
                 if verdict == "violated" and name not in expected]
     coverage, source = read_coverage(report, events, scenario)
+    verdict, error = outcome.verdict, outcome.error
+    broken = startup_failure(events)
+    if broken is not None and verdict != "error":
+        # SWITCH(vacuity): fail-fast errors (issue 10) make such a run an `error`.
+        verdict, error, violated = "error", broken, []
     return RunRecord(
         name=scenario.name,
-        verdict=outcome.verdict,
+        verdict=verdict,
         contracts=contracts,
         messages=messages,
         violated=violated,
@@ -100,9 +108,28 @@ def run_and_read(session: Any, scenario: Scenario) -> RunRecord:
         figures=target_figures(report, outcome.operations),
         report_dir=Path(outcome.report_dir),
         wall_s=outcome.wall_s,
-        error=outcome.error,
+        error=error,
         operations=dict(outcome.operations or {}),
     )
+
+
+def startup_failure(events: list[dict[str, Any]]) -> str | None:
+    """A node that died on its own before the first fault: the run tested nothing.
+
+    (A port taken between the harness choosing it and the node binding it,
+    a command that does not start.) Such a run is a harness error, not a
+    verdict on the system, so the explorer never reports it as a failure.
+    """
+    first_fault = min((float(e["t"]) for e in events if e.get("type") == "fault"),
+                      default=None)
+    for event in events:
+        if first_fault is not None and event["t"] >= first_fault:
+            break
+        if (event.get("type") == "lifecycle" and event.get("event") == "exit"
+                and event.get("code") not in (0, None)):
+            return (f"node {event.get('target')} exited with status {event.get('code')} "
+                    f"at {event['t']:.3f}s, before any fault (see its log)")
+    return None
 
 
 def _read_json(path: Path) -> dict[str, Any]:

@@ -143,3 +143,15 @@ contracts: [replies_match_requests]
     # the worker traces no `handled`: its link cannot be judged, so the op counts
     (item,) = provisional_coverage(history, scenario, {})
     assert item["hit"] and item["ops_started"] == 1
+
+
+def test_a_node_dead_before_the_first_fault_makes_the_run_an_error() -> None:
+    from harness.explore.adapter import startup_failure
+
+    history = [ev(0.0, type="lifecycle", target="server", event="start"),
+               ev(0.2, type="lifecycle", target="server", event="exit", code=1),
+               ev(1.0, type="fault", fault="kill", target="server", phase="apply")]
+    assert "server exited with status 1" in (startup_failure(history) or "")
+    later = [history[0], history[2],
+             ev(1.01, type="lifecycle", target="server", event="exit", code=-9)]
+    assert startup_failure(later) is None
