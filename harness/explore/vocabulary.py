@@ -158,7 +158,7 @@ def default_window(scenario: Scenario) -> tuple[tuple[float, float], list[str]]:
 
 
 def _link_options(scenario: Scenario, allowed: frozenset[str]) -> tuple[tuple[str, ...], ...]:
-    """Every allowed edge alone, then every group->group bundle of two or more edges."""
+    """Every edge alone, then every group->group bundle of two or more edges."""
     edges = scenario.edges()
     singles = [(e.name,) for e in edges if e.name in allowed]
     group_of = {n.name: n.group for n in scenario.nodes.values()}
@@ -170,12 +170,14 @@ def _link_options(scenario: Scenario, allowed: frozenset[str]) -> tuple[tuple[st
     return tuple(singles + groups)
 
 
-def _targets(scenario: Scenario, nodes: list[str] | None) -> tuple[tuple[str, ...], ...]:
-    """Target options: each allowed node, then each group whose members are all allowed."""
-    allowed = list(scenario.nodes) if nodes is None else list(nodes)
-    singles = [(n,) for n in allowed]
-    groups = [tuple(members) for members in scenario.groups().values()
-              if len(members) > 1 and all(m in allowed for m in members)]
+def _targets(scenario: Scenario,
+             targets: list[list[str]] | None) -> tuple[tuple[str, ...], ...]:
+    """Target options: as the explore section lists them, else each node alone and
+    each group (of two or more) together."""
+    if targets is not None:
+        return tuple(tuple(t) for t in targets)
+    singles = [(n,) for n in scenario.nodes]
+    groups = [tuple(members) for members in scenario.groups().values() if len(members) > 1]
     return tuple(singles + groups)
 
 
@@ -228,7 +230,12 @@ def build_vocabulary(scenario: Scenario, spec: ExploreSpec | None = None) -> Voc
         process["start"] = tuple(late)
         notes.append("nodes with start: false may be started: " + ", ".join(n for (n,) in late))
     all_links = [e.name for e in scenario.edges()]
-    allowed = frozenset(spec.links if spec.links is not None else all_links)
+    if spec.links is not None:
+        link_options = tuple(tuple(option) for option in spec.links)
+        allowed = frozenset(link for option in spec.links for link in option)
+    else:
+        allowed = frozenset(all_links)
+        link_options = _link_options(scenario, allowed)
     cuts = None
     if spec.cuts is not None:
         cuts = tuple(tuple(tuple(side) for side in cut) for cut in spec.cuts)
@@ -238,7 +245,7 @@ def build_vocabulary(scenario: Scenario, spec: ExploreSpec | None = None) -> Voc
     return Vocabulary(
         nodes=tuple(scenario.nodes),
         process=process,
-        link_options=_link_options(scenario, allowed),
+        link_options=link_options,
         allowed_links=allowed,
         edges=tuple((e.name, e.source, e.target) for e in scenario.edges()),
         partition=spec.partition or spec.cuts is not None,

@@ -14,11 +14,12 @@ Written form (every key optional, docs/explore.md)::
       window: [2500ms, 5s]              # faults are applied and reverted inside
       length: [300ms, 2s]               # how long a fault lasts (its for:)
       permanent: false                  # may a kill/stop stay unreverted (default true)
-      kill: [primary, backup]           # true (every node, default), false, or names
-      stop: false
-      restart: [primary, backup]
+      kill: [primary, backup]           # true (every node and group, default), false,
+      stop: false                       #   or targets: a node, a group (all of it at
+      restart: [primary, backup]        #   once) or a list of nodes hit together
       pause: [client]
-      links: [client->primary, client->backup]   # network faults only here (default: all)
+      links: [client-1->primary, client->backup]  # link targets (a group bundle = one);
+                                        #   network faults only there (default: all)
       partition: true                   # true, false, or a list of cuts [[[a], [b, c]], ...]
       one_way: true                     # cut one direction of a link
       disconnect: true
@@ -69,8 +70,29 @@ def _span(value: Any, path: Path_, issues: Issues, what: str) -> tuple[float, fl
     return out[0], out[1]
 
 
-def _nodes(value: Any, path: Path_, world: World, issues: Issues) -> list[str] | bool | None:
-    """true -> None (every node); false -> False; names -> the expanded node list."""
+def _grouped(value: Any, path: Path_, issues: Issues, what: str,
+             expand: Any) -> list[list[str]] | None:
+    """Targets written one per entry: a name (a group = its members together) or a
+    list of names hit together; None after reporting a problem."""
+    entries = [value] if isinstance(value, str) else value
+    if not isinstance(entries, list):
+        issues.add(path, f"expected true, false, or a list of {what}")
+        return None
+    out: list[list[str]] = []
+    ok = True
+    for index, entry in enumerate(entries):
+        where = path if isinstance(value, str) else (*path, index)
+        expanded = expand(entry, where)
+        if expanded is None:
+            ok = False
+        elif expanded not in out:
+            out.append(expanded)
+    return out if ok else None
+
+
+def _nodes(value: Any, path: Path_, world: World,
+           issues: Issues) -> list[list[str]] | bool | None:
+    """true -> None (every node, every group); false -> False; else the targets."""
     if value is True:
         return None
     if value is False:
@@ -78,7 +100,8 @@ def _nodes(value: Any, path: Path_, world: World, issues: Issues) -> list[str] |
     if isinstance(value, list) and not value:
         issues.add(path, "empty list: write false to allow no node")
         return False
-    return _targets(value, path, world, issues)
+    return _grouped(value, path, issues, "nodes or groups",
+                    lambda entry, where: _targets(entry, where, world, issues))
 
 
 def _int_range(kind: str, value: Any, path: Path_, issues: Issues) -> tuple[int, int] | None:
@@ -261,26 +284,27 @@ def resolve_explore(raw: Any, world: World, issues: Issues) -> ExploreSpec | Non
                 ok = False
             else:
                 fields[key] = flag
-    process: dict[str, list[str] | None] = dict.fromkeys(EXPLORE_PROCESS)
+    process: dict[str, list[list[str]] | None] = dict.fromkeys(EXPLORE_PROCESS)
     for action in EXPLORE_PROCESS:
         if action not in raw:
             continue
-        nodes = _nodes(raw[action], (*base, action), world, issues)
-        if nodes is False:
+        targets = _nodes(raw[action], (*base, action), world, issues)
+        if targets is False:
             process.pop(action)
-        elif isinstance(nodes, list) or raw[action] is True:
-            process[action] = nodes  # type: ignore[assignment]
+        elif isinstance(targets, list) or raw[action] is True:
+            process[action] = targets  # type: ignore[assignment]
         else:
             ok = False
     fields["process"] = process
     links: list[str] | None = None
     if "links" in raw:
-        resolved_links = _links(raw["links"], (*base, "links"), world, issues)
-        if resolved_links is None:
+        options = _grouped(raw["links"], (*base, "links"), issues, "links",
+                           lambda entry, where: _links(entry, where, world, issues))
+        if options is None:
             ok = False
         else:
-            links = resolved_links
-            fields["links"] = links
+            links = [link for option in options for link in option]
+            fields["links"] = options
     if "partition" in raw:
         value = raw["partition"]
         if isinstance(value, bool):

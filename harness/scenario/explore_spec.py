@@ -38,6 +38,11 @@ DEFAULT_TOXIC_RANGES: dict[str, dict[str, tuple[int, int]]] = {
 ALL_STREAMS = ("up", "down", "both")
 
 
+def _one_or_all(names: list[str]) -> str | list[str]:
+    """A target as written back: one name, or the list of names hit together."""
+    return names[0] if len(names) == 1 else list(names)
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -66,9 +71,13 @@ class ExploreSpec(_Frozen):
 
     ``window`` and ``length`` left as None are derived from the scenario by
     the explorer (see ``harness.explore.vocabulary``). A process action maps
-    to the nodes it may hit (None = every node; absent = never). ``links``
-    None means every connect edge; it bounds every network fault, partitions
-    included (a partition is allowed only if every link it cuts is listed).
+    to its targets, each a list of nodes hit together (a group written in the
+    file is one target: all its members at once); None = every node alone and
+    every group together; absent = never. ``links`` lists link targets the
+    same way (``client->server`` with groups is one bundle; None = every edge
+    alone and every group-to-group bundle); their union bounds every network
+    fault, partitions included (a partition is allowed only if every link it
+    cuts is in it).
     ``cuts`` None with ``partition`` true means every two-group split of the
     nodes that cuts an allowed link.
     """
@@ -77,9 +86,9 @@ class ExploreSpec(_Frozen):
     window: tuple[float, float] | None = None
     length: tuple[float, float] | None = None
     permanent: bool = True
-    process: dict[str, list[str] | None] = Field(
+    process: dict[str, list[list[str]] | None] = Field(
         default_factory=lambda: dict.fromkeys(EXPLORE_PROCESS))
-    links: list[str] | None = None
+    links: list[list[str]] | None = None
     partition: bool = True
     cuts: list[list[list[str]]] | None = None
     one_way: bool = True
@@ -98,10 +107,10 @@ class ExploreSpec(_Frozen):
             if action not in self.process:
                 out[action] = False
             else:
-                nodes = self.process[action]
-                out[action] = True if nodes is None else list(nodes)
+                targets = self.process[action]
+                out[action] = True if targets is None else [_one_or_all(t) for t in targets]
         if self.links is not None:
-            out["links"] = list(self.links)
+            out["links"] = [_one_or_all(option) for option in self.links]
         if self.cuts is not None:
             out["partition"] = [[list(side) for side in cut] for cut in self.cuts]
         else:

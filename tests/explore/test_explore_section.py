@@ -43,19 +43,20 @@ explore:
   window: [2500ms, 5s]
   length: [300ms, 2s]
   permanent: false
-  kill: [primary, backup]
+  kill: [primary, backup, [primary, backup]]
   stop: false
   pause: client
-  links: [client->primary]
+  links: [client->primary, client-1->backup]
   partition: [[[client-1], [primary]]]
   toxics: {latency: {latency: [50ms, 800ms], stream: up}, bandwidth: false, reset_peer: true}
 """)
     spec = scenario.explore
     assert spec is not None
     assert spec.window == (2.5, 5.0) and spec.length == (0.3, 2.0)
-    assert spec.process == {"kill": ["primary", "backup"], "restart": None,
-                            "pause": ["client-1", "client-2"]}
-    assert spec.links == ["client-1->primary", "client-2->primary"]
+    # a name is one target (a group: all its members at once); a list is hit together
+    assert spec.process == {"kill": [["primary"], ["backup"], ["primary", "backup"]],
+                            "restart": None, "pause": [["client-1", "client-2"]]}
+    assert spec.links == [["client-1->primary", "client-2->primary"], ["client-1->backup"]]
     assert spec.cuts == [[["client-1"], ["primary"]]]
     assert set(spec.toxics) == {"latency", "reset_peer"}
     assert spec.toxics["latency"].attributes["latency"] == (50, 800)
