@@ -341,6 +341,24 @@ def cmd_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_explore(args: argparse.Namespace) -> int:
+    """``zchaos explore``: the search lives in harness.explore; this only wires it in."""
+    from harness.explore import ExploreError
+    from harness.explore.command import run
+
+    impls = parse_impls(args.impl or [])
+    previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
+    try:
+        return run(args, impls, out, err)
+    except (ExploreError, ValueError) as exc:
+        raise BadInput(str(exc)) from None
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted: everything started was stopped[/yellow]")
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def cmd_toxiproxy_server(args: argparse.Namespace) -> int:
     from harness.toxiproxy.server import main as server_main
 
@@ -403,6 +421,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir", metavar="DIR")
     _add_run_options(p, None)
     p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("explore", help="search fault schedules that break a scenario's "
+                                       "contracts; shrink and replay what it finds")
+    from harness.explore.command import add_arguments as add_explore_arguments
+
+    add_explore_arguments(p)
+    _add_run_options(p, "reports")
+    for action in p._actions:
+        if action.dest == "seed":
+            action.help = "seed of the search itself (default: random, printed); repeats it"
+    p.set_defaults(func=cmd_explore)
 
     p = sub.add_parser("toxiproxy-server", help="serve the embedded Toxiproxy-compatible API")
     p.add_argument("--host", default="127.0.0.1")

@@ -25,6 +25,7 @@ from harness.scenario.errors import (
     did_you_mean,
     one_of,
 )
+from harness.scenario.explore import resolve_explore
 from harness.scenario.faults import World, resolve_faults
 from harness.scenario.limits import (
     MAX_CONTRACTS,
@@ -42,7 +43,7 @@ from harness.scenario.source import read_yaml
 from harness.scenario.warnings import scenario_warnings
 
 TOP_KEYS = ("name", "description", "pattern", "duration", "seed", "timing", "nodes", "faults",
-            "contracts", "expect")
+            "contracts", "expect", "explore")
 REQUIRED_KEYS = ("name", "pattern", "duration", "nodes")
 SCENARIO_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 SUFFIXES = (".yaml", ".yml")
@@ -147,12 +148,13 @@ def _build(data: Any, issues: Issues) -> Scenario | None:
     faults = resolve_faults(raw_faults, world, issues)
     contracts = resolve_contracts(raw_contracts, issues)
     expect = resolve_expect(data.get("expect"), listed_names(data.get("contracts")), issues)
+    explore = resolve_explore(data.get("explore"), world, issues)
     if issues:
         return None
     scenario = Scenario(
         name=top["name"], description=top.get("description", ""), pattern=top["pattern"],
         duration=top["duration"], seed=top["seed"], timing=timing, nodes=nodes,
-        faults=faults, contracts=contracts, expect=expect, source=issues.source,
+        faults=faults, contracts=contracts, expect=expect, explore=explore, source=issues.source,
     )
     scenario._warnings = [
         str(ScenarioError(issues.source, w.line, w.field, "warning: " + w.message))

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from harness.durations import format_duration, format_ms
 from harness.roles import OPTION_TYPES
+from harness.scenario.explore_spec import ExploreSpec
 
 PROCESS_ACTIONS = ("kill", "stop", "start", "restart", "pause", "resume")
 TOXIC_ACTIONS = (
@@ -218,6 +219,7 @@ class Scenario(_Frozen):
     faults: list[Fault] = Field(default_factory=list)
     contracts: list[ContractSpec] = Field(default_factory=list)
     expect: Expectation = Field(default_factory=Expectation)
+    explore: ExploreSpec | None = None  # what `zchaos explore` may try (docs/explore.md)
     source: str = "<dict>"
     # `zchaos check` advice found at load time (harness/scenario/warnings.py):
     # "file:line: field: warning: message" lines; not part of equality.
@@ -281,6 +283,8 @@ class Scenario(_Frozen):
         if self.contracts:
             out["contracts"] = [spec.to_yaml_entry() for spec in self.contracts]
         out["expect"] = self.expect.to_yaml_value()
+        if self.explore is not None:
+            out["explore"] = self.explore.to_yaml_value()
         return out
 
     def to_resolved_yaml(self) -> str:
