@@ -46,7 +46,7 @@ def test_search_shrink_replay_and_a_minimal_scenario_that_reproduces(tmp_path: P
     assert phases[:2] == ["search", "confirm"] and "shrink" in phases and "replay" in phases
     for example in index["examples"]:
         assert example["coverage"] and example["schedule"]
-        assert example["coverage_source"] in ("provisional", "report")
+        assert example["coverage_source"] == "report"
     folder = Path(failure["folder"])
     for name in ("minimal.yaml", "original.yaml", "failure.json", "summary.md",
                  "report/report.json", "original-report/report.json"):
