@@ -17,10 +17,12 @@ here so that every role does them the same way:
   ``str`` changes per process).
 - :class:`PeerCounter`: how many peers completed the ZMTP handshake with a
   socket, from libzmq's socket monitor.
-- :func:`latch_stop_signals`, :func:`raise_if_stopped`: a stop signal that
-  cannot be lost in a receive loop (see the docstring). A ventilator waits for its workers
-  this way: a completed handshake proves the peer is there, where a TCP
-  accept through Toxiproxy proves only that the proxy is.
+  A ventilator waits for its workers this way: a completed handshake proves
+  the peer is there, where a TCP accept through Toxiproxy proves only that
+  the proxy is.
+
+A stop signal that pyzmq swallows in a receive loop is raised again by
+``role.raise_if_stopped`` (every role's handlers latch it).
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ from __future__ import annotations
 import argparse
 import os
 import random
-import signal
 import time
 import zlib
 from dataclasses import dataclass
@@ -37,41 +38,8 @@ import zmq
 from zmq.utils.monitor import recv_monitor_message
 
 from patterns.common import trace
-from patterns.common.io_threads import STOP_SIGNALS
-from patterns.common.role import StopRequested
 
 DEFAULT_HWM = 1000  # libzmq's own default, made explicit
-
-_stop_signals: list[str] = []  # the stop signals this process received, latched
-
-
-def latch_stop_signals() -> None:
-    """Make a stop signal impossible to lose: record it, then raise as usual.
-
-    ``role.run_role`` turns SIGTERM into ``StopRequested`` raised from the
-    signal handler. pyzmq runs pending handlers inside every libzmq call it
-    checks, ``zmq.Frame.__dealloc__`` included, and an exception raised
-    there is *ignored* ("Exception ignored in Frame.__dealloc__"): the stop
-    is lost and the role runs on until SIGKILL (seen: a subscriber receiving
-    1,000 messages/s, about one SIGTERM in six). With the latch, the receive
-    loops call :func:`raise_if_stopped` and raise it themselves. Call this at
-    the start of a role's ``main``, after ``run_role`` installed its handlers.
-    """
-
-    def _latch(signum: int, _frame: object) -> None:
-        name = signal.Signals(signum).name
-        _stop_signals.append(name)
-        raise StopRequested(name)
-
-    for signum in STOP_SIGNALS:
-        signal.signal(signum, _latch)
-
-
-def raise_if_stopped() -> None:
-    """Raise ``StopRequested`` if a stop signal arrived (even one that got swallowed)."""
-    if _stop_signals:
-        raise StopRequested(_stop_signals[0])
-
 
 @dataclass(frozen=True)
 class SocketLimits:

@@ -28,12 +28,11 @@ import zmq
 
 from patterns.common import role, trace
 from patterns.common.fastio import poll_in, recv_frames, send_frames
+from patterns.common.role import raise_if_stopped
 from patterns.common.streams import (
     SocketLimits,
     add_limit_options,
-    latch_stop_signals,
     new_socket,
-    raise_if_stopped,
 )
 from patterns.pipeline import tasks
 
@@ -159,7 +158,6 @@ def main(sink_class: type[Sink] = Sink) -> int:
     log = role.configure_logging(args.verbose)
     if not args.bind or len(args.bind) != 2:
         p.error("give --bind twice: the results endpoint, then the kill-signal endpoint")
-    latch_stop_signals()
     sink = sink_class(args.bind[0], args.bind[1], expected=args.tasks,
                       timeout_s=args.timeout_ms / 1000, limits=SocketLimits.from_args(args),
                       log=log)

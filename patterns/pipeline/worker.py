@@ -29,13 +29,12 @@ import zmq
 
 from patterns.common import role, trace
 from patterns.common.fastio import recv_frames, send_frames
+from patterns.common.role import raise_if_stopped
 from patterns.common.streams import (
     PeerCounter,
     SocketLimits,
     add_limit_options,
-    latch_stop_signals,
     new_socket,
-    raise_if_stopped,
 )
 from patterns.pipeline import tasks
 
@@ -123,7 +122,6 @@ def main() -> int:
     if not args.connect or len(args.connect) not in (2, 3):
         p.error("give --connect two or three times: ventilator, sink results[, sink control]")
     control = args.connect[2] if len(args.connect) == 3 else None
-    latch_stop_signals()
     worker = Worker(args.connect[0], args.connect[1], control,
                     limits=SocketLimits.from_args(args))
     trace.emit("ready", kill_signal=control is not None)

@@ -26,12 +26,11 @@ import zmq
 
 from patterns.common import role, trace
 from patterns.common.fastio import poll_in, recv_frames
+from patterns.common.role import raise_if_stopped
 from patterns.common.streams import (
     SocketLimits,
     add_limit_options,
-    latch_stop_signals,
     new_socket,
-    raise_if_stopped,
 )
 from patterns.pubsub import envelope
 
@@ -77,7 +76,7 @@ class Subscriber:
         Tries a non-blocking receive first and polls only when nothing is
         waiting: under load that saves a poll per message. A stop signal
         swallowed inside libzmq's frame cleanup is raised here
-        (``streams.latch_stop_signals``).
+        (``role.raise_if_stopped``).
         """
         raise_if_stopped()
         try:
@@ -146,7 +145,6 @@ def main(subscriber_class: type[Subscriber] = Subscriber) -> int:
     log = role.configure_logging(args.verbose)
     if not args.connect:
         p.error("--connect is required")
-    latch_stop_signals()
     sub = subscriber_class(args.connect, topics=envelope.parse_topics(args.topics),
                            limits=SocketLimits.from_args(args), log=log)
     try:

@@ -22,7 +22,7 @@ import time
 import zmq
 
 from patterns.common import role, trace
-from patterns.common.streams import SocketLimits, latch_stop_signals, new_socket
+from patterns.common.streams import SocketLimits, new_socket
 from patterns.pubsub import envelope
 from patterns.pubsub.subscriber import (
     ENDED,
@@ -87,7 +87,6 @@ def main() -> int:
     log = role.configure_logging(args.verbose)
     if not args.connect or len(args.connect) != 2:
         p.error("give --connect twice: the publisher's PUB endpoint, then its sync endpoint")
-    latch_stop_signals()
     sub = Subscriber([args.connect[0]], topics=envelope.parse_topics(args.topics),
                      limits=SocketLimits.from_args(args), extra_filters=(envelope.HELLO,),
                      log=log)
