@@ -65,11 +65,19 @@ def _text(value: Any, unit: str = "") -> str:
     return f"{value}{unit}"
 
 
+def _byte_count(value: Any) -> str:
+    if isinstance(value, Mapping):  # one proxy: {received, sent} as the harness records it
+        return (f"{_text(value.get('received'), ' B')} in, "
+                f"{_text(value.get('sent'), ' B')} out")
+    return _text(value, " B")
+
+
 def _bytes(value: Any) -> str:
+    """Bytes per proxy as ``a->b: 120 B in, 96 B out; ...``; "not measured" for null."""
     if value is None:
         return "not measured"
     if isinstance(value, Mapping):
-        parts = [f"{k}: {_text(v)}" for k, v in value.items()]
+        parts = [f"{k}: {_byte_count(v)}" for k, v in value.items()]
         return "; ".join(parts) if parts else "—"
     return _text(value, " B")
 
