@@ -108,6 +108,13 @@ SCENARIOS=(
     scenarios/titanic/titanic-kill-restart.yaml
     scenarios/binary_star/bstar-primary-killed.yaml
     scenarios/freelance/freelance2-partitions.yaml
+    # chapter 1-3 families (round 2): brokers, clusters, one-way flows
+    scenarios/shared_queue/shared-queue-worker-killed.yaml
+    scenarios/lbbroker/lbbroker-worker-killed-retry.yaml
+    scenarios/async_server/async-server-restart.yaml
+    scenarios/peering/peering-state-partition.yaml
+    scenarios/pubsub/pubsub-proxy-restart.yaml
+    scenarios/pipeline/pipeline-worker-killed.yaml              # negative control
 )
 present=()
 for s in "${SCENARIOS[@]}"; do [[ -f "$s" ]] && present+=("$s"); done
