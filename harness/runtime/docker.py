@@ -72,6 +72,13 @@ class DockerRuntime(Runtime):
 
     name = "docker"
 
+    @classmethod
+    def create(cls, *, state_dir: Path, toxiproxy_url: str | None = None,
+               **options: Any) -> DockerRuntime:
+        """Brings its own Toxiproxy container: the session's ``toxiproxy_url`` is unused."""
+        return cls(image=options.get("image") or "zchaos:latest",
+                   toxiproxy_image=options.get("toxiproxy_image"))
+
     def __init__(
         self,
         image: str = "zchaos:latest",
