@@ -144,7 +144,8 @@ ZCHAOS_TEST_IMAGE="$IMAGE" "$PY" -m pytest -q -p no:cacheprovider -m docker test
 step "checking that nothing with zchaos labels is left"
 "$PY" - "$RUN_ID" <<'PYEOF'
 import sys
-from harness.runtime.docker import docker_client, leftovers, orphans
+from harness.runtime.docker_engine import docker_client
+from harness.runtime.docker_reaper import leftovers, orphans
 client = docker_client()
 left = leftovers(client, sys.argv[1]) + orphans(client)
 for item in left:

@@ -27,11 +27,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from common import ROOT as REPO
+from common import free_ports, percentile
 
-from harness.history import GAVE_UP_TYPES  # noqa: E402
-from tests.patterns.procs import free_ports  # noqa: E402
+from harness.history import GAVE_UP_TYPES
 
 
 class Trace:
@@ -67,12 +66,6 @@ def wait_until(condition: Callable[[], bool], trace: Trace, timeout: float, what
             return
         time.sleep(0.005)
     raise RuntimeError(f"timed out waiting for {what}")
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def main() -> int:

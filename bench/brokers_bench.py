@@ -42,14 +42,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import zmq
-from common import ROOT, cpu_seconds, free_port
+from common import ROOT, cpu_seconds, free_endpoint
 
 READY = b"READY"
 SETTLE_S = 0.5  # after the system is up, before clients start (workers connect and register)
-
-
-def endpoint() -> str:
-    return f"tcp://127.0.0.1:{free_port()}"
 
 
 # -- the minimal clients and workers (identical for every system) --------------------------------
@@ -211,7 +207,7 @@ class BrokerRun:
 
 def broker_throughput(kind: str, args: argparse.Namespace,
                       workers: int | None = None) -> BrokerRun:
-    front, back = endpoint(), endpoint()
+    front, back = free_endpoint(), free_endpoint()
     with system() as s:
         if kind == "raw":
             s.process(raw_proxy, front, back, broker=True)
@@ -281,7 +277,7 @@ def async_by_window(args: argparse.Namespace) -> None:
     samples: dict[int, list[float]] = {w: [] for w in windows}
     for _ in range(args.rounds):
         for window in windows:
-            front, back = endpoint(), endpoint()
+            front, back = free_endpoint(), free_endpoint()
             with system() as s:
                 s.role("patterns.async_server.server", "--bind", front, "--bind", back,
                        "--threads", str(args.threads))
@@ -299,7 +295,7 @@ def async_by_window(args: argparse.Namespace) -> None:
 def peering_run(clusters: int, args: argparse.Namespace) -> tuple[float, float]:
     """(requests/s, share served by other clusters' workers) with ``clusters`` brokers."""
     names = [f"c{i}" for i in range(1, clusters + 1)]
-    ports = {n: [endpoint() for _ in range(4)] for n in names}
+    ports = {n: [free_endpoint() for _ in range(4)] for n in names}
     counters = {n: mp.Value("l", 0, lock=False) for n in names}
     with system() as s:
         for name in names:

@@ -8,7 +8,9 @@ measured in one run (see README "Figures"), so nothing here times anything.
 
 from __future__ import annotations
 
+import multiprocessing as mp
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -18,7 +20,23 @@ if str(ROOT) not in sys.path:
 
 from harness.runtime.local import free_port  # noqa: E402
 
-__all__ = ["ROOT", "cpu_seconds", "free_port", "rss_kib"]
+__all__ = ["ROOT", "cpu_seconds", "free_endpoint", "free_port", "free_ports", "percentile",
+           "rss_kib", "stop"]
+
+
+def free_ports(n: int) -> list[int]:
+    """``n`` distinct loopback ports that were free a moment ago."""
+    ports: list[int] = []
+    while len(ports) < n:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
+def free_endpoint() -> str:
+    """``tcp://127.0.0.1:PORT`` on a port that was free a moment ago."""
+    return f"tcp://127.0.0.1:{free_port()}"
 
 
 def rss_kib(pid: int) -> int:
@@ -33,3 +51,28 @@ def cpu_seconds(pid: int) -> float:
     """CPU time (user + system) process ``pid`` has used so far, from /proc/PID/stat."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The ``q``-th percentile (0-100) by nearest rank: a sample that was measured."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))]
+
+
+def stop(proc: subprocess.Popen[bytes] | subprocess.Popen[str] | mp.process.BaseProcess,
+         timeout: float = 5.0) -> None:
+    """SIGTERM a process the bench started (a Popen or a multiprocessing child), SIGKILL
+    it if it has not exited after ``timeout``; always reaped."""
+    if isinstance(proc, subprocess.Popen):
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        return
+    proc.join(timeout)
+    if proc.is_alive():
+        proc.kill()
+        proc.join()

@@ -22,17 +22,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import zmq
+from common import ROOT as REPO
+from common import free_ports, percentile
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from patterns.freelance.client1 import FreelanceClient1  # noqa: E402
-from patterns.freelance.client2 import FreelanceClient2  # noqa: E402
-from patterns.freelance.flp import FreelanceClient3  # noqa: E402
-from tests.patterns.procs import free_ports  # noqa: E402
+from patterns.freelance.client1 import FreelanceClient1
+from patterns.freelance.client2 import FreelanceClient2
+from patterns.freelance.flp import FreelanceClient3
 
 
 def wait_bound(port: int, timeout: float = 15.0) -> None:
@@ -56,11 +53,6 @@ def measure(ask: Callable[[bytes], bytes], requests: int) -> tuple[list[float], 
         ask(body)
         rtts.append(time.perf_counter() - t)
     return rtts, time.perf_counter() - start
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def main() -> int:

@@ -28,13 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, free_port
+from common import ROOT, free_endpoint, stop
 
 BATCH = re.compile(r"batch done after (\d+) ms: (\d+) of (\d+) results")
-
-
-def endpoint() -> str:
-    return f"tcp://127.0.0.1:{free_port()}"
 
 
 def spawn(module: str, log: Path, *args: str) -> subprocess.Popen[bytes]:
@@ -44,19 +40,9 @@ def spawn(module: str, log: Path, *args: str) -> subprocess.Popen[bytes]:
                                 start_new_session=True)
 
 
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def one_batch(workers: int, tasks: int, work_ms: int, tmp: Path) -> float:
     """Tasks per second of one batch, from the sink's own clock."""
-    tasks_ep, results_ep, control_ep = endpoint(), endpoint(), endpoint()
+    tasks_ep, results_ep, control_ep = free_endpoint(), free_endpoint(), free_endpoint()
     sink_log = tmp / f"sink-{time.monotonic_ns()}.log"
     sink = spawn("sink", sink_log, "--bind", results_ep, "--bind", control_ep,
                  "--tasks", str(tasks), "--timeout-ms", "10000")

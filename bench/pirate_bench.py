@@ -24,16 +24,13 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import zmq
+from common import ROOT as REPO
+from common import free_endpoint, percentile, stop
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from patterns.common.errors import RequestAbandoned  # noqa: E402
-from patterns.lazy_pirate.client import LazyPirateClient  # noqa: E402
-from tests.patterns.procs import free_endpoint, stop  # noqa: E402
+from patterns.common.errors import RequestAbandoned
+from patterns.lazy_pirate.client import LazyPirateClient
 
 
 def spawn(module: str, *args: str) -> subprocess.Popen:
@@ -98,11 +95,6 @@ def warm_up(client: LazyPirateClient) -> None:
     raise SystemExit("the system never answered")
 
 
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
 def round_trips(args: argparse.Namespace, ctx: zmq.Context) -> None:
     print("| path | requests | p50 ms | p99 ms | max ms | req/s |")
     print("|---|---|---|---|---|---|")
@@ -125,7 +117,7 @@ def round_trips(args: argparse.Namespace, ctx: zmq.Context) -> None:
             elapsed = time.monotonic() - started
         print(
             f"| {label} | {args.requests} | {statistics.median(times):.2f} | "
-            f"{pct(times, 0.99):.2f} | {max(times):.2f} | {args.requests / elapsed:.0f} |"
+            f"{percentile(times, 99):.2f} | {max(times):.2f} | {args.requests / elapsed:.0f} |"
         )
 
 

@@ -37,7 +37,7 @@ from multiprocessing.synchronize import Event as EventType
 from pathlib import Path
 
 import zmq
-from common import free_port
+from common import free_endpoint
 
 from patterns.common.streams import SocketLimits
 from patterns.pubsub import envelope
@@ -47,10 +47,6 @@ from patterns.pubsub.subscriber import DELIVERED, ENDED, Subscriber
 
 TOPICS = [b"10001", b"10002", b"10003"]
 UNLIMITED = SocketLimits(hwm=0)
-
-
-def endpoint() -> str:
-    return f"tcp://127.0.0.1:{free_port()}"
 
 
 def _beacon_until(sock: zmq.Socket, ready: EventType) -> None:
@@ -153,7 +149,7 @@ def run_path(path: str, count: int, size: int, trace_dir: str) -> float:
     """Messages per second delivered on ``path``."""
     spawn = mp.get_context("spawn")
     ready = spawn.Event()
-    pub_ep, proxy_ep = endpoint(), endpoint()
+    pub_ep, proxy_ep = free_endpoint(), free_endpoint()
     ours = path.startswith("ours")
     trace = ""
     if path == "ours proxy traced":

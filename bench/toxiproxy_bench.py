@@ -21,12 +21,11 @@ import asyncio
 import os
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
 
-from common import rss_kib
+from common import percentile, rss_kib
 
 from harness.toxiproxy.client import ToxiproxyHandle, start_toxiproxy
 
@@ -150,10 +149,6 @@ def idle_memory(tp: ToxiproxyHandle, port: int, count: int) -> float:
     return (after - before) / count
 
 
-def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1]
-
-
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--pings", type=int, default=5000)
@@ -188,8 +183,8 @@ def main() -> int:
         up.terminate()
         up.wait(10)
 
-    d50, d99 = pct(direct_rtt, 50), pct(direct_rtt, 99)
-    p50, p99 = pct(proxied_rtt, 50), pct(proxied_rtt, 99)
+    d50, d99 = percentile(direct_rtt, 50), percentile(direct_rtt, 99)
+    p50, p99 = percentile(proxied_rtt, 50), percentile(proxied_rtt, 99)
     print("| measure | direct | proxied | ratio | target |")
     print("|---|---|---|---|---|")
     print(f"| round trip p50 (µs, {MSG} B) | {d50:.0f} | {p50:.0f} | {p50 / d50:.2f}x | ≤ 2.5x |")

@@ -47,7 +47,7 @@ def _load(path: str) -> Any:
 
 def cmd_compose(args: argparse.Namespace) -> int:
     from harness.compose_export import build_export, write_export
-    from harness.runtime.docker import REAL_TOXIPROXY_IMAGE
+    from harness.runtime.docker_engine import REAL_TOXIPROXY_IMAGE
 
     scenario = _load(args.scenario)
     if scenario is None:
@@ -88,12 +88,13 @@ for its own report folder at start, so this is only needed after a crash.
 
 def cmd_clean(args: argparse.Namespace) -> int:
     """Local processes of dead harnesses (their ledgers), then labelled Docker resources."""
-    from harness.reaper import reap_dead_runs as reap_processes
+    from harness.reaper import ProcessReaper
     from harness.runner import default_state_dir
-    from harness.runtime.docker import DockerUnavailable, docker_client, reap_dead_runs
+    from harness.runtime.docker_engine import DockerUnavailable, docker_client
+    from harness.runtime.docker_reaper import ContainerReaper
 
     removed = 0
-    for what in reap_processes(default_state_dir(Path(args.report_dir))):
+    for what in ProcessReaper(default_state_dir(Path(args.report_dir))).reap_dead_runs():
         print(f"killed {what}")
         removed += 1
     try:
@@ -104,12 +105,9 @@ def cmd_clean(args: argparse.Namespace) -> int:
               "to clean (start dockerd or set DOCKER_HOST to clean those)")
         client = None
     if client is not None:
-        report = reap_dead_runs(client, everything=args.all)
-        for kind, names in (("container", report.containers), ("network", report.networks),
-                            ("volume", report.volumes)):
-            for name in names:
-                print(f"removed {kind} {name}")
-                removed += 1
+        for what in ContainerReaper(client, everything=args.all).reap_dead_runs():
+            print(f"removed {what}")
+            removed += 1
     if not removed:
         print("nothing to clean")
     return EXIT_OK
@@ -119,7 +117,8 @@ def cmd_nemesis(args: argparse.Namespace) -> int:
     from harness.compose_export import FAULTS_FILE, SCENARIO_FILE
     from harness.nemesis import Nemesis, Schedule
     from harness.runtime.base import NodeSpec
-    from harness.runtime.docker import ComposeStackRuntime, DockerUnavailable, docker_client
+    from harness.runtime.compose_stack import ComposeStackRuntime
+    from harness.runtime.docker_engine import DockerUnavailable, docker_client
     from harness.scenario import Fault
 
     folder = Path(args.dir)
@@ -186,7 +185,7 @@ def _toxiproxy_handle(url: str) -> Any:
 
 def register(subparsers: Any) -> None:
     """Add ``compose``, ``nemesis`` and ``clean`` to the ``zchaos`` CLI."""
-    from harness.runtime.docker import REAL_TOXIPROXY_IMAGE
+    from harness.runtime.docker_engine import REAL_TOXIPROXY_IMAGE
 
     p = subparsers.add_parser(
         "compose", help="export a scenario as a docker compose stack (+ Toxiproxy, faults)")

@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 
 from harness.roles import ROLES
-from harness.runtime.docker import (
+from harness.runtime.docker_engine import (
     EMBEDDED_TOXIPROXY,
     FIRST_BIND_PORT,
     LABEL_KIND,

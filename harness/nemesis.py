@@ -22,14 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from harness.runtime.base import NodeSpec, Runtime
-from harness.scenario.model import PROCESS_ACTIONS, TOXIC_ACTIONS
+from harness.scenario.model import PROCESS_ACTIONS, STREAMS, TOXIC_ACTIONS
 from harness.seeds import derive
 
 log = logging.getLogger(__name__)
 
 PROCESS_FAULTS = frozenset(PROCESS_ACTIONS)
 TOXIC_FAULTS = frozenset(TOXIC_ACTIONS)
-STREAMS = {"up": ("upstream",), "down": ("downstream",), "both": ("upstream", "downstream")}
 
 
 class ToxicApi(Protocol):
@@ -136,7 +135,7 @@ class Nemesis:
         applied = _Applied()
         if action == "partition":
             for link in fault.links:
-                for stream in ("upstream", "downstream"):
+                for stream in STREAMS["both"]:
                     name = f"zchaos-{index}-partition-{stream}"
                     self.toxics.add_toxic(link, "timeout", stream, {"timeout": 0}, 1.0, name,
                                           seed=self._toxic_seed(link, name))

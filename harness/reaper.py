@@ -1,4 +1,12 @@
-"""Leave nothing behind: a ledger of the processes a harness run started.
+"""Leave nothing behind: the reaper vocabulary, and the ledger of processes a run started.
+
+Every runtime leaves things that must go away with the harness process that
+made them: process groups (local runtime), containers, networks and volumes
+(docker runtime). Each kind has a :class:`Reaper` with the same two verbs:
+``reap_dead_runs`` removes what harnesses that are no longer alive left, and
+``orphans`` lists it without removing anything (CI asserts it is empty). The
+process reaper lives here; the container reaper in
+:mod:`harness.runtime.docker_reaper`.
 
 Teardown in ``finally`` covers success, failures, exceptions and Ctrl-C, but
 not a harness that is itself SIGKILLed. So every process group we start is
@@ -16,6 +24,7 @@ import os
 import signal
 import threading
 from pathlib import Path
+from typing import Protocol
 
 
 def process_start_time(pid: int) -> int | None:
@@ -90,26 +99,71 @@ class Ledger:
         os.replace(tmp, self.path)
 
 
-def reap_dead_runs(state_dir: Path) -> list[str]:
-    """Kill the process groups left by harness processes that died; return what was reaped."""
-    reaped: list[str] = []
-    if not state_dir.is_dir():
-        return reaped
-    for ledger in sorted(state_dir.glob("*.json")):
-        try:
-            doc = json.loads(ledger.read_text())
-        except (OSError, ValueError):
-            ledger.unlink(missing_ok=True)
-            continue
-        owner = int(doc.get("harness_pid", -1))
-        if owner == os.getpid() or is_same_process(owner, doc.get("harness_start")):
-            continue  # a live harness (maybe this one): its processes are not ours to touch
-        for group in doc.get("groups", []):
-            pid = int(group["pid"])
-            if is_same_process(pid, group.get("start")):
+class Reaper(Protocol):
+    """Removes what harness processes that died left behind, of one kind of resource.
+
+    Ownership is always judged the same way: a resource records the pid and
+    kernel start time of the harness that made it (a ledger file, or labels),
+    and belongs to a dead run when that process no longer exists
+    (:func:`is_same_process`). A live harness's resources are never touched.
+    """
+
+    def reap_dead_runs(self) -> list[str]:
+        """Remove what dead runs left; one human-readable line per thing removed."""
+        ...
+
+    def orphans(self) -> list[str]:
+        """What :meth:`reap_dead_runs` would remove now, without removing it."""
+        ...
+
+
+class ProcessReaper:
+    """The process groups in the ledgers of dead harnesses under ``state_dir``."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+
+    def _dead_ledgers(self) -> list[tuple[Path, dict[str, object]]]:
+        """(ledger file, its document) of every harness that is gone; unreadable files too."""
+        found: list[tuple[Path, dict[str, object]]] = []
+        if not self.state_dir.is_dir():
+            return found
+        for ledger in sorted(self.state_dir.glob("*.json")):
+            try:
+                doc = json.loads(ledger.read_text())
+            except (OSError, ValueError):
+                found.append((ledger, {}))
+                continue
+            owner = int(doc.get("harness_pid", -1))
+            if owner == os.getpid() or is_same_process(owner, doc.get("harness_start")):
+                continue  # a live harness (maybe this one): its processes are not ours to touch
+            found.append((ledger, doc))
+        return found
+
+    @staticmethod
+    def _live_groups(doc: dict[str, object]) -> list[tuple[int, str]]:
+        groups = doc.get("groups", [])
+        assert isinstance(groups, list)
+        return [(int(g["pid"]), f"{g.get('what', '?')} (pid {g['pid']})")
+                for g in groups if is_same_process(int(g["pid"]), g.get("start"))]
+
+    def orphans(self) -> list[str]:
+        return [what for _ledger, doc in self._dead_ledgers() for _pid, what in
+                self._live_groups(doc)]
+
+    def reap_dead_runs(self) -> list[str]:
+        """Kill the process groups left by harness processes that died."""
+        reaped: list[str] = []
+        for ledger, doc in self._dead_ledgers():
+            for pid, what in self._live_groups(doc):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(pid, signal.SIGCONT)
                     os.killpg(pid, signal.SIGKILL)
-                reaped.append(f"{group.get('what', '?')} (pid {pid})")
-        ledger.unlink(missing_ok=True)
-    return reaped
+                reaped.append(what)
+            ledger.unlink(missing_ok=True)
+        return reaped
+
+
+def reap_dead_runs(state_dir: Path) -> list[str]:
+    """``ProcessReaper(state_dir).reap_dead_runs()``: what every run does first."""
+    return ProcessReaper(state_dir).reap_dead_runs()

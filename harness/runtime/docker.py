@@ -15,11 +15,15 @@ Things that keep the two runtimes interchangeable:
 - A (re)start always creates a fresh container (same name, same data volume):
   the new incarnation gets its own environment (``ZCHAOS_INCARNATION``).
 
-Leaving nothing behind: every container, network and volume carries labels
-naming the run and the harness process that owns it (pid + kernel start
-time). ``teardown`` removes them after success, failure and Ctrl-C; a
-harness that was SIGKILLed leaves them to :func:`reap_dead_runs`, which the
-next ``setup`` and ``zchaos clean`` call.
+Leaving nothing behind: every container, network and volume carries the
+owner labels of :mod:`harness.runtime.docker_engine`. ``teardown`` removes
+them after success, failure and Ctrl-C; a harness that was SIGKILLed leaves
+them to :class:`~harness.runtime.docker_reaper.ContainerReaper`, which the
+next ``setup`` and ``zchaos clean`` run.
+
+Engine plumbing, the reaper, the Toxiproxy container and the compose-stack
+adapter live in their own modules (``docker_engine``, ``docker_reaper``,
+``docker_toxiproxy``, ``compose_stack``); this one is the runtime's lifecycle.
 """
 
 from __future__ import annotations
@@ -27,153 +31,35 @@ from __future__ import annotations
 import atexit
 import concurrent.futures
 import contextlib
-import datetime
 import logging
 import math
 import os
-import re
 import secrets
-import socket
-import threading
 import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.reaper import is_same_process, process_start_time
 from harness.runtime.base import NodeSpec, Runtime
+from harness.runtime.docker_engine import (
+    FIRST_BIND_PORT,
+    LABEL_INSTANCE,
+    LABEL_KIND,
+    LABEL_MANAGED,
+    LABEL_NODE,
+    LABEL_RUN,
+    TOXIPROXY_API_PORT,
+    docker_client,
+    finished_at,
+    owner_labels,
+    require_image,
+    safe_name,
+)
+from harness.runtime.docker_reaper import ContainerReaper
+from harness.runtime.docker_toxiproxy import container_ip, toxiproxy_command, wait_ready
 
 log = logging.getLogger(__name__)
 
-REAL_TOXIPROXY_IMAGE = "ghcr.io/shopify/toxiproxy:2.12.0"
-EMBEDDED_TOXIPROXY = "embedded"  # toxiproxy_image value: our image runs `zchaos toxiproxy-server`
-TOXIPROXY_API_PORT = 8474
-FIRST_BIND_PORT = 5555  # each container has its own network namespace: ports never clash
-READY_TIMEOUT = 30.0
-PULL_TIMEOUT = 60.0  # seconds a missing Toxiproxy image may take to pull
 SNAPSHOT_MAX_AGE = 0.1  # seconds a container-status snapshot is trusted for polling
-
-# Labels on everything a run creates.
-LABEL_MANAGED = "zchaos.managed"
-LABEL_RUN = "zchaos.run"
-LABEL_INSTANCE = "zchaos.instance"  # unique per DockerRuntime (a run id may repeat)
-LABEL_OWNER_PID = "zchaos.owner-pid"
-LABEL_OWNER_START = "zchaos.owner-start"
-LABEL_OWNER_HOST = "zchaos.owner-host"
-LABEL_NODE = "zchaos.node"
-LABEL_KIND = "zchaos.kind"  # node | toxiproxy | data
-
-
-class DockerUnavailable(RuntimeError):
-    """No Docker engine answers, or the image is missing: say what to do next."""
-
-
-def docker_client() -> Any:
-    """A client for the engine named by DOCKER_HOST (default: the local socket)."""
-    try:
-        import docker
-    except ImportError as exc:  # pragma: no cover - docker is a hard dependency
-        raise DockerUnavailable("the 'docker' Python package is not installed") from exc
-    try:
-        client = docker.from_env(timeout=60)
-        client.ping()
-    except Exception as exc:
-        raise DockerUnavailable(
-            f"no Docker engine reachable ({exc}); start dockerd or set DOCKER_HOST"
-        ) from exc
-    return client
-
-
-def safe_name(text: str) -> str:
-    """``text`` reduced to what Docker accepts in names ([a-zA-Z0-9_.-], no leading punctuation)."""
-    cleaned = re.sub(r"[^a-zA-Z0-9_.-]+", "-", text).strip("-_.")
-    return cleaned or "x"
-
-
-def _owner_labels() -> dict[str, str]:
-    pid = os.getpid()
-    return {
-        LABEL_OWNER_PID: str(pid),
-        LABEL_OWNER_START: str(process_start_time(pid) or ""),
-        LABEL_OWNER_HOST: socket.gethostname(),
-    }
-
-
-def owner_alive(labels: dict[str, str]) -> bool:
-    """Whether the harness that created a resource still runs.
-
-    Resources of another host (a shared engine) count as alive: we cannot
-    see that host's processes, so we never touch them without ``--all``.
-    """
-    if labels.get(LABEL_OWNER_HOST) != socket.gethostname():
-        return True
-    try:
-        pid = int(labels.get(LABEL_OWNER_PID, ""))
-    except ValueError:
-        return False
-    start_text = labels.get(LABEL_OWNER_START, "")
-    start = int(start_text) if start_text.isdigit() else None
-    return is_same_process(pid, start)
-
-
-@dataclass
-class ReapReport:
-    """What :func:`reap_dead_runs` removed (names), for ``zchaos clean`` to print."""
-
-    containers: list[str]
-    networks: list[str]
-    volumes: list[str]
-
-    @property
-    def empty(self) -> bool:
-        return not (self.containers or self.networks or self.volumes)
-
-
-def reap_dead_runs(
-    client: Any, everything: bool = False, keep_instance: str | None = None
-) -> ReapReport:
-    """Remove containers, networks and volumes whose owning harness is gone.
-
-    ``everything`` removes every zchaos-labelled resource, live owner or not.
-    ``keep_instance`` protects the caller's own run.
-    """
-    report = ReapReport([], [], [])
-
-    def doomed(labels: dict[str, str]) -> bool:
-        if keep_instance and labels.get(LABEL_INSTANCE) == keep_instance:
-            return False
-        if LABEL_OWNER_PID not in labels:
-            return everything  # made by `zchaos compose` stacks: only with --all
-        return everything or not owner_alive(labels)
-
-    label = {"label": LABEL_MANAGED}
-    for container in client.containers.list(all=True, filters=label):
-        if doomed(container.labels):
-            with contextlib.suppress(Exception):
-                container.remove(force=True, v=True)
-                report.containers.append(container.name)
-    for network in client.networks.list(filters=label):
-        if doomed(network.attrs.get("Labels") or {}):
-            with contextlib.suppress(Exception):
-                network.remove()
-                report.networks.append(network.name)
-    for volume in client.volumes.list(filters=label):
-        if doomed(volume.attrs.get("Labels") or {}):
-            with contextlib.suppress(Exception):
-                volume.remove(force=True)
-                report.volumes.append(volume.name)
-    return report
-
-
-def leftovers(client: Any, run_id: str | None = None) -> list[str]:
-    """Names of every zchaos-labelled resource (of one run, if given): tests and CI use it."""
-    filters = {"label": [LABEL_MANAGED] + ([f"{LABEL_RUN}={run_id}"] if run_id else [])}
-    found = [f"container {c.name}" for c in client.containers.list(all=True, filters=filters)]
-    found += [f"network {n.name}" for n in client.networks.list(filters=filters)]
-    found += [f"volume {v.name}" for v in client.volumes.list(filters=filters)]
-    return found
 
 
 def _substitute_python(argv: list[str]) -> list[str]:
@@ -181,23 +67,17 @@ def _substitute_python(argv: list[str]) -> list[str]:
     return ["python" if arg == "{python}" else arg for arg in argv]
 
 
-def _finished_at(container: Any) -> float:
-    """The container's State.FinishedAt on CLOCK_MONOTONIC (now, if unreadable)."""
-    now_mono, now_wall = time.monotonic(), time.time()
-    raw = str(container.attrs.get("State", {}).get("FinishedAt", ""))
-    match = re.match(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?Z$", raw)
-    if match is None:
-        return now_mono
-    wall = datetime.datetime.fromisoformat(match[1]).replace(
-        tzinfo=datetime.UTC).timestamp() + float("0." + (match[2] or "0"))
-    ago = now_wall - wall
-    return now_mono if not 0 <= ago < 3600 else now_mono - ago  # clocks disagree: now
-
-
 class DockerRuntime(Runtime):
     """One network, one Toxiproxy container and one container per node, per run."""
 
     name = "docker"
+
+    @classmethod
+    def create(cls, *, state_dir: Path, toxiproxy_url: str | None = None,
+               **options: Any) -> DockerRuntime:
+        """Brings its own Toxiproxy container: the session's ``toxiproxy_url`` is unused."""
+        return cls(image=options.get("image") or "zchaos:latest",
+                   toxiproxy_image=options.get("toxiproxy_image"))
 
     def __init__(
         self,
@@ -275,72 +155,22 @@ class DockerRuntime(Runtime):
             LABEL_MANAGED: "1",
             LABEL_RUN: run_id,
             LABEL_INSTANCE: self._prefix,
-            **_owner_labels(),
+            **owner_labels(),
         }
-        reaped = reap_dead_runs(self.client)
-        if not reaped.empty:
-            log.info("removed leftovers of dead runs: %s", reaped)
-        self._require_image(self.image)
+        reaped = ContainerReaper(self.client).reap_dead_runs()
+        if reaped:
+            log.info("removed leftovers of dead runs: %s", ", ".join(reaped))
+        require_image(self.client, self.image)
         atexit.register(self.teardown)
         self._network = self.client.networks.create(
             self.network_name, driver="bridge", labels=self._labels_for("network")
         )
         self._start_toxiproxy()
 
-    def _require_image(self, image: str) -> None:
-        from docker.errors import ImageNotFound
-
-        try:
-            self.client.images.get(image)
-        except ImageNotFound as exc:
-            raise DockerUnavailable(
-                f"image {image!r} not found; build it with "
-                f"`docker build -f compose/Dockerfile -t {image} .` (see docs/docker.md)"
-            ) from exc
-
     def _toxiproxy_command(self) -> tuple[str, list[str]]:
-        """(image, command) of the Toxiproxy container."""
-        wanted = self.toxiproxy_image
-        if wanted in (EMBEDDED_TOXIPROXY, self.image):
-            return self.image, self.toxiproxy_command or self._embedded_command()
-        image = wanted or REAL_TOXIPROXY_IMAGE
-        if self._image_available(image):
-            command = ["-host=0.0.0.0", f"-port={TOXIPROXY_API_PORT}"]
-            return image, self.toxiproxy_command or command
-        log.warning("Toxiproxy image %s unavailable; using the embedded server", image)
-        return self.image, self._embedded_command()
-
-    @staticmethod
-    def _embedded_command() -> list[str]:
-        return ["zchaos", "toxiproxy-server", "--host", "0.0.0.0",
-                "--port", str(TOXIPROXY_API_PORT)]
-
-    def _image_available(self, image: str) -> bool:
-        """Present locally, or pulled now; False when no registry answers within PULL_TIMEOUT."""
-        from docker.errors import ImageNotFound
-
-        try:
-            self.client.images.get(image)
-            return True
-        except ImageNotFound:
-            pass
-        outcome: list[BaseException | None] = []
-
-        def pull() -> None:
-            try:
-                self.client.images.pull(image)
-                outcome.append(None)
-            except Exception as exc:
-                outcome.append(exc)
-
-        # A pull through a blackholing proxy can hang: never let it stall the run.
-        puller = threading.Thread(target=pull, name="zchaos-pull", daemon=True)
-        puller.start()
-        puller.join(PULL_TIMEOUT)
-        if outcome and outcome[0] is None:
-            return True
-        log.warning("cannot pull %s: %s", image, outcome[0] if outcome else "timed out")
-        return False
+        """(image, command) of the Toxiproxy container (see docker_toxiproxy)."""
+        return toxiproxy_command(self.client, self.image, self.toxiproxy_image,
+                                 self.toxiproxy_command)
 
     def _start_toxiproxy(self) -> None:
         image, command = self._toxiproxy_command()
@@ -353,30 +183,8 @@ class DockerRuntime(Runtime):
             labels=self._labels_for("toxiproxy", "toxiproxy"),
             init=True,
         )
-        self._toxiproxy.reload()
-        networks = self._toxiproxy.attrs["NetworkSettings"]["Networks"]
-        self._toxiproxy_ip = networks[self.network_name]["IPAddress"]
-        self._wait_toxiproxy_ready()
-
-    def _wait_toxiproxy_ready(self) -> None:
-        deadline = time.monotonic() + READY_TIMEOUT
-        url = f"{self.toxiproxy_url()}/version"
-        last: Exception | None = None
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(url, timeout=1.0) as resp:
-                    if resp.status == 200:
-                        return
-            except (urllib.error.URLError, OSError) as exc:
-                last = exc
-            self._toxiproxy.reload()
-            if self._toxiproxy.status not in ("created", "running"):
-                break
-            time.sleep(0.1)
-        logs = self._toxiproxy.logs(tail=20).decode(errors="replace")
-        raise DockerUnavailable(
-            f"Toxiproxy container did not answer on {url} ({last}); its log:\n{logs}"
-        )
+        self._toxiproxy_ip = container_ip(self._toxiproxy, self.network_name)
+        wait_ready(self._toxiproxy, self.toxiproxy_url())
 
     # -- addresses -----------------------------------------------------------
     def toxiproxy_url(self) -> str:
@@ -637,7 +445,7 @@ class DockerRuntime(Runtime):
                 code = self.exit_code(node)
                 if code is not None:
                     self._reported_exit.add(container.id)
-                    exited.append((node, code, _finished_at(container)))
+                    exited.append((node, code, finished_at(container)))
         return exited
 
     # -- logs and teardown ---------------------------------------------------
@@ -697,7 +505,7 @@ class DockerRuntime(Runtime):
                 volume.remove(force=True)
         # Anything of this instance we lost track of (e.g. a failed create).
         with contextlib.suppress(Exception):
-            reap_dead_runs(self.client, everything=False)
+            ContainerReaper(self.client).reap_dead_runs()
             self._remove_instance_leftovers()
 
     @staticmethod
@@ -730,152 +538,3 @@ class DockerRuntime(Runtime):
         for volume in self.client.volumes.list(filters=flt):
             with contextlib.suppress(Exception):
                 volume.remove(force=True)
-
-
-class ComposeStackRuntime(Runtime):
-    """The Runtime verbs over a running ``zchaos compose`` stack, for ``zchaos nemesis``.
-
-    The stack is already wired (compose_export fixed every address), so this
-    adapter only finds the stack's containers by label and acts on them;
-    ``start`` of a node whose container was never created (``start: false``,
-    a compose profile) asks the compose CLI to create it.
-    """
-
-    name = "compose"
-
-    def __init__(self, client: Any, stack: str, compose_dir: Path | None = None,
-                 project: str | None = None) -> None:
-        self.client = client
-        self.stack = stack
-        self.compose_dir = compose_dir
-        self.project = project
-
-    def _find(self, node: str) -> Any | None:
-        filters = {"label": [f"zchaos.stack={self.stack}", f"{LABEL_NODE}={node}"]}
-        if self.project:
-            filters["label"].append(f"com.docker.compose.project={self.project}")
-        found = self.client.containers.list(all=True, filters=filters)
-        return found[0] if found else None
-
-    def wait_running(self, timeout: float = 60.0) -> None:
-        """Until the stack's Toxiproxy answers (the stack is up)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            proxy = self._find("toxiproxy")
-            if proxy is not None and proxy.status == "running":
-                if self.project is None:
-                    self.project = proxy.labels.get("com.docker.compose.project")
-                try:
-                    with urllib.request.urlopen(f"{self.toxiproxy_url()}/version", timeout=1):
-                        return
-                except (urllib.error.URLError, OSError):
-                    pass
-            time.sleep(0.2)
-        raise DockerUnavailable(
-            f"stack {self.stack!r} is not running (no Toxiproxy answering after {timeout:g}s); "
-            "run `docker compose up -d` in its folder first"
-        )
-
-    def toxiproxy_url(self) -> str:
-        proxy = self._find("toxiproxy")
-        if proxy is None:
-            raise DockerUnavailable(f"stack {self.stack!r} has no toxiproxy container")
-        networks = proxy.attrs["NetworkSettings"]["Networks"]
-        ip = next((n["IPAddress"] for n in networks.values() if n.get("IPAddress")), "")
-        return f"http://{ip}:{TOXIPROXY_API_PORT}"
-
-    # The stack is wired already: address verbs have nothing to hand out.
-    def setup(self, run_dir: Path, run_id: str) -> None:
-        return None
-
-    def bind_endpoint(self, node: str, port_name: str) -> str:
-        raise NotImplementedError("a compose stack is wired by `zchaos compose`")
-
-    def upstream_address(self, node: str, port_name: str) -> str:
-        raise NotImplementedError("a compose stack is wired by `zchaos compose`")
-
-    def proxy_listen(self) -> str:
-        raise NotImplementedError("a compose stack is wired by `zchaos compose`")
-
-    def proxy_endpoint(self, listen: str) -> str:
-        raise NotImplementedError("a compose stack is wired by `zchaos compose`")
-
-    def start(self, spec: NodeSpec) -> None:
-        container = self._find(spec.name)
-        if container is not None:
-            container.start()
-            return
-        self._compose_up(spec.name)
-
-    def _compose_up(self, node: str) -> None:
-        import shutil
-        import subprocess
-
-        if self.compose_dir is None:
-            raise DockerUnavailable(f"node {node} has no container and no compose folder")
-        base = ["docker-compose"] if shutil.which("docker-compose") else ["docker", "compose"]
-        cmd = [*base, "-f", str(self.compose_dir / "docker-compose.yml")]
-        if self.project:
-            cmd += ["-p", self.project]
-        cmd += ["--profile", "deferred", "up", "-d", "--no-deps", node]
-        subprocess.run(cmd, check=True, cwd=self.compose_dir, timeout=120)
-
-    def stop(self, node: str, timeout: float = 5.0) -> None:
-        container = self._find(node)
-        if container is not None and container.status in ("running", "paused"):
-            if container.status == "paused":
-                container.unpause()
-            container.stop(timeout=max(1, math.ceil(timeout)))
-
-    def kill(self, node: str) -> None:
-        container = self._find(node)
-        if container is not None and container.status in ("running", "paused"):
-            container.kill()
-            if container.status == "paused":
-                with contextlib.suppress(Exception):
-                    container.unpause()
-
-    def pause(self, node: str) -> None:
-        container = self._find(node)
-        if container is not None and container.status == "running":
-            container.pause()
-
-    def resume(self, node: str) -> None:
-        container = self._find(node)
-        if container is not None and container.status == "paused":
-            container.unpause()
-
-    def is_running(self, node: str) -> bool:
-        container = self._find(node)
-        return container is not None and container.status in ("running", "paused")
-
-    def exit_code(self, node: str) -> int | None:
-        container = self._find(node)
-        if container is None or container.status not in ("exited", "dead"):
-            return None
-        return int(container.attrs["State"]["ExitCode"])
-
-    def teardown(self) -> None:
-        return None  # the stack belongs to the user: `docker compose down -v` removes it
-
-
-def orphans(client: Any) -> list[str]:
-    """Resources whose owning harness is dead: what `zchaos clean` would remove.
-
-    CI asserts this is empty after a tier: a live run of someone else does not
-    count as a leak, a dead one always does.
-    """
-    found = []
-    label = {"label": LABEL_MANAGED}
-    for container in client.containers.list(all=True, filters=label):
-        if LABEL_OWNER_PID in container.labels and not owner_alive(container.labels):
-            found.append(f"container {container.name}")
-    for network in client.networks.list(filters=label):
-        labels = network.attrs.get("Labels") or {}
-        if LABEL_OWNER_PID in labels and not owner_alive(labels):
-            found.append(f"network {network.name}")
-    for volume in client.volumes.list(filters=label):
-        labels = volume.attrs.get("Labels") or {}
-        if LABEL_OWNER_PID in labels and not owner_alive(labels):
-            found.append(f"volume {volume.name}")
-    return found

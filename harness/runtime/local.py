@@ -87,6 +87,13 @@ class LocalRuntime(Runtime):
 
     name = "local"
 
+    @classmethod
+    def create(cls, *, state_dir: Path, toxiproxy_url: str | None = None,
+               **options: object) -> LocalRuntime:
+        if toxiproxy_url is None:
+            raise ValueError("the local runtime needs a running Toxiproxy")
+        return cls(toxiproxy_url=toxiproxy_url, state_dir=state_dir)
+
     def __init__(self, toxiproxy_url: str, state_dir: Path) -> None:
         self._toxiproxy_url = toxiproxy_url
         self._state_dir = state_dir

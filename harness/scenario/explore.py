@@ -41,7 +41,8 @@ from harness.scenario.explore_spec import (
     ExploreSpec,
     ToxicRange,
 )
-from harness.scenario.faults import TOXIC_ATTRIBUTES, World, _links, _partition, _targets
+from harness.scenario.faults import TOXIC_ATTRIBUTES, _links, _partition, _targets
+from harness.scenario.world import World
 
 KEYS = ("max_faults", "window", "length", "permanent", *EXPLORE_PROCESS, "links", "partition",
         "one_way", "disconnect", "toxics")

@@ -35,6 +35,8 @@ DEFAULT_TOXIC_RANGES: dict[str, dict[str, tuple[int, int]]] = {
     "slicer": {"average_size": (1, 64), "size_variation": (0, 32), "delay": (0, 10000)},
     "limit_data": {"bytes": (0, 10000)},
 }
+# The values of a fault's stream: a search may draw, i.e. the keys of
+# harness.scenario.model.STREAMS (model imports this module, so not from there).
 ALL_STREAMS = ("up", "down", "both")
 
 

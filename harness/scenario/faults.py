@@ -1,28 +1,27 @@
-"""Resolving ``faults:``: one entry -> one :class:`Fault`, then checking the schedule.
+"""Resolving ``faults:``: one entry -> one :class:`Fault`, then checking them together.
 
 Each entry is ``at`` + exactly one action + optional ``for``. Names are
 expanded here (a group to its nodes, ``group->group`` to every matching edge,
 a partition to every edge across its cut) so the nemesis only sees node and
-link names. The checks across faults live in :mod:`harness.scenario.schedule`.
+link names. The checks across faults live in :mod:`harness.scenario.conflicts`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from harness.durations import DurationError, format_duration, parse_duration, parse_duration_ms
+from harness.scenario.conflicts import check_conflicts
 from harness.scenario.errors import Issues, Path_, did_you_mean
 from harness.scenario.limits import SLICER_DELAY_MAX_US, TOXIC_MAX, number
 from harness.scenario.model import (
     ACTIONS,
     PROCESS_ACTIONS,
-    Edge,
+    STREAMS,
     Fault,
-    Node,
 )
-from harness.scenario.schedule import STREAMS, check_schedule, plus
+from harness.scenario.world import World, plus
 
 # Toxiproxy attribute names per toxic, and how a value is read:
 # "ms"/"us": an integer in that unit, or a duration string converted to it; "int": an integer.
@@ -45,17 +44,6 @@ REQUIRED_ATTRIBUTE = {
 TOXIC_KEYS = ("link", "stream", "toxicity")
 INSTANT_ACTIONS = ("start", "restart", "resume", "heal")
 FAULT_KEYS = ("at", "for", "idle_ok")
-
-
-@dataclass
-class World:
-    """What faults may refer to."""
-
-    nodes: dict[str, Node]
-    groups: dict[str, list[str]]
-    edges: list[Edge]
-    duration: float
-    broken: set[str] = field(default_factory=set)  # nodes whose definition failed (reported)
 
 
 def _fmt(seconds: float) -> str:
@@ -387,5 +375,5 @@ def resolve_faults(raw: Any, world: World, issues: Issues) -> list[Fault]:
         fault = parse_fault(index, entry, world, issues)
         if fault is not None:
             parsed.append((index, fault))
-    check_schedule(parsed, world, issues)
+    check_conflicts(parsed, world, issues)
     return [fault for _, fault in sorted(parsed, key=lambda item: (item[1].at, item[0]))]

@@ -26,7 +26,7 @@ from harness.scenario.errors import (
     one_of,
 )
 from harness.scenario.explore import resolve_explore
-from harness.scenario.faults import World, resolve_faults
+from harness.scenario.faults import resolve_faults
 from harness.scenario.limits import (
     MAX_CONTRACTS,
     MAX_DESCRIPTION,
@@ -41,6 +41,7 @@ from harness.scenario.model import Scenario, connect_edges
 from harness.scenario.nodes import group_members, resolve_nodes, resolve_timing
 from harness.scenario.source import read_yaml
 from harness.scenario.warnings import scenario_warnings
+from harness.scenario.world import World
 
 TOP_KEYS = ("name", "description", "pattern", "duration", "seed", "timing", "nodes", "faults",
             "contracts", "expect", "explore")

@@ -37,6 +37,11 @@ TOXIC_ACTIONS = (
     "timeout",
 )
 NETWORK_ACTIONS = ("partition", "disconnect", *TOXIC_ACTIONS, "heal")
+# A toxic fault's ``stream:`` and the Toxiproxy streams it acts on ("up" is
+# client -> server). The one place both vocabularies meet: the nemesis adds
+# toxics per Toxiproxy stream, the conflict checks compare them.
+STREAMS: dict[str, tuple[str, ...]] = {
+    "up": ("upstream",), "down": ("downstream",), "both": ("upstream", "downstream")}
 ACTIONS = (*PROCESS_ACTIONS, *NETWORK_ACTIONS)
 
 Stream = Literal["up", "down", "both"]

@@ -31,6 +31,12 @@ generator of its :class:`~harness.toxiproxy.spec.ToxicSpec`, seeded from the
 ``seed`` the client gave when creating it; each link draws its toxicity roll
 and the seed of its own toxic instance from it, in connection order.
 
+Ownership: a link knows nothing of the connection that holds it. It is given
+its two sockets (anything with a ``transport``) and one callback, ``on_end``,
+through which it reports how its stream ended (``fin``, ``reset``,
+``graceful``, or ``abort`` when a toxic failed); the connection decides what
+that means for the other direction and the sockets.
+
 Backpressure: the source socket stops being read while the destination's
 write buffer is over its high-water mark (straight copy) or while the
 pipeline's input channel is full (toxics), so memory per connection stays
@@ -42,20 +48,30 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from harness.toxiproxy.channel import Channel, Chunk, End, Item
 from harness.toxiproxy.toxics import REGISTRY, Toxic
 
 if TYPE_CHECKING:
-    from harness.toxiproxy.proxy import Connection, Side
     from harness.toxiproxy.spec import ToxicSpec
+
+#: How a link's stream ended, as reported to its owner: the source half-closed
+#: (``fin``), reset or vanished, the link was told to close (``graceful``), or a
+#: toxic task failed (``abort``).
+EndHow = Literal["fin", "reset", "graceful", "abort"]
 
 log = logging.getLogger(__name__)
 
 #: Bytes a channel between two toxics may hold before its producer waits.
 CHANNEL_LIMIT = 256 * 1024
+
+
+class Socket(Protocol):
+    """One end of a link: the transport it reads from or writes to (None until connected)."""
+
+    transport: asyncio.Transport | None
 
 
 class Counters:
@@ -102,14 +118,15 @@ class _Stage:
 
 
 class Link:
-    """Moves bytes one way between the two sockets of a :class:`Connection`."""
+    """Moves bytes one way between two sockets; reports the end of its stream to ``on_end``."""
 
-    def __init__(self, conn: Connection, direction: str, counters: Counters) -> None:
-        self.conn = conn
+    def __init__(self, direction: str, counters: Counters,
+                 on_end: Callable[[Link, EndHow], None]) -> None:
         self.direction = direction
         self.counters = counters
-        self.src: Side | None = None
-        self.dst: Side | None = None
+        self.on_end = on_end
+        self.src: Socket | None = None
+        self.dst: Socket | None = None
         self.finished = False  # the end of the stream was delivered, or the link was stopped
         self.dest_paused = False
         self.resume_waiter: asyncio.Future[None] | None = None
@@ -184,9 +201,9 @@ class Link:
         self.finished = True
         if end.mode == "fin":
             self._write_eof()
-            self.conn.link_finished(self)
+            self.on_end(self, "fin")
         else:
-            self.conn.close("reset" if end.mode == "reset" else "graceful")
+            self.on_end(self, "reset" if end.mode == "reset" else "graceful")
 
     def _write_eof(self) -> None:
         transport = self.dst.transport if self.dst is not None else None
@@ -359,4 +376,4 @@ class Link:
         exc = task.exception()
         if exc is not None:
             log.error("toxic %s failed on %s: %r", task.get_name(), self.direction, exc)
-            self.conn.close("abort")
+            self.on_end(self, "abort")

@@ -28,7 +28,7 @@ from typing import Any, cast
 
 from harness.toxiproxy import errors
 from harness.toxiproxy.channel import EOF
-from harness.toxiproxy.link import Counters, Link
+from harness.toxiproxy.link import Counters, EndHow, Link
 from harness.toxiproxy.spec import ToxicSpec
 
 log = logging.getLogger(__name__)
@@ -102,8 +102,8 @@ class Connection:
         self.closed = False
         self.client = Side(self, "client")
         self.server = Side(self, "upstream")
-        self.up = Link(self, "upstream", proxy.counters["upstream"])
-        self.down = Link(self, "downstream", proxy.counters["downstream"])
+        self.up = Link("upstream", proxy.counters["upstream"], self.link_ended)
+        self.down = Link("downstream", proxy.counters["downstream"], self.link_ended)
         self.up.src, self.up.dst = self.client, self.server
         self.down.src, self.down.dst = self.server, self.client
         self.client.bind_links(self.up, self.down)
@@ -156,6 +156,14 @@ class Connection:
             self.close("abort")  # the upstream connect is still pending
             return
         self.link_finished(side.writer_link)
+
+    def link_ended(self, link: Link, how: EndHow) -> None:
+        """A link's stream ended: a FIN half-closes only that direction, anything else
+        closes the connection (with RST for ``reset``)."""
+        if how == "fin":
+            self.link_finished(link)
+        else:
+            self.close(how)
 
     def link_finished(self, link: Link) -> None:
         if self.up.finished and self.down.finished:

@@ -17,7 +17,9 @@ from typing import Any
 from harness.toxiproxy import errors
 from harness.toxiproxy.toxics import REGISTRY
 
-STREAMS = ("upstream", "downstream")
+# The API's stream names; a scenario's stream: up/down/both maps onto them
+# (harness.scenario.model.STREAMS).
+TOXIPROXY_STREAMS = ("upstream", "downstream")
 _seq = itertools.count(1)
 #: Seeds above this are refused (a generator seed, not a Toxiproxy attribute).
 MAX_SEED = 2**64 - 1
@@ -154,7 +156,7 @@ def parse_toxic(body: Any, taken: Callable[[str], bool]) -> ToxicSpec:
     type_name = optional_str(body, "type", "")
     stream = optional_str(body, "stream", "downstream") or "downstream"
     toxicity = _parse_toxicity(body.get("toxicity"), 1.0)
-    if stream.lower() not in STREAMS:
+    if stream.lower() not in TOXIPROXY_STREAMS:
         raise errors.INVALID_STREAM
     stream = stream.lower()
     toxic_cls = REGISTRY.get(type_name)

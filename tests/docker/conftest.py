@@ -18,7 +18,7 @@ from dockertier import IMAGE, TOXIPROXY_STUB
 @pytest.fixture(scope="session")
 def docker_engine() -> Any:
     """A docker SDK client, or a skip saying how to get an engine and the image."""
-    from harness.runtime.docker import DockerUnavailable, docker_client
+    from harness.runtime.docker_engine import DockerUnavailable, docker_client
 
     try:
         client = docker_client()

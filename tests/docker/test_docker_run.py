@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from dockertier import IMAGE
 
-from harness.runtime.docker import leftovers, reap_dead_runs
+from harness.runtime.docker_reaper import ContainerReaper, leftovers
 
 pytestmark = pytest.mark.docker
 
@@ -129,7 +129,7 @@ def test_a_sigkilled_harness_is_reaped_by_the_next_run(
         if harness.poll() is None:
             harness.kill()
             harness.wait(timeout=10)
-        reap_dead_runs(docker_engine)
+        ContainerReaper(docker_engine).reap_dead_runs()
 
 
 def test_ctrl_c_tears_the_run_down(docker_engine: Any, tmp_path: Path) -> None:
@@ -155,4 +155,4 @@ def test_ctrl_c_tears_the_run_down(docker_engine: Any, tmp_path: Path) -> None:
         if harness.poll() is None:
             harness.kill()
             harness.wait(timeout=10)
-        reap_dead_runs(docker_engine)
+        ContainerReaper(docker_engine).reap_dead_runs()

@@ -16,15 +16,9 @@ import pytest
 from dockertier import IMAGE, TOXIPROXY_STUB
 
 from harness.runtime.base import NodeSpec
-from harness.runtime.docker import (
-    LABEL_INSTANCE,
-    LABEL_MANAGED,
-    LABEL_OWNER_PID,
-    LABEL_RUN,
-    DockerRuntime,
-    leftovers,
-    reap_dead_runs,
-)
+from harness.runtime.docker import DockerRuntime
+from harness.runtime.docker_engine import LABEL_INSTANCE, LABEL_MANAGED, LABEL_OWNER_PID, LABEL_RUN
+from harness.runtime.docker_reaper import ContainerReaper, leftovers
 
 pytestmark = pytest.mark.docker
 
@@ -204,13 +198,13 @@ def test_live_owners_are_spared_and_dead_ones_reaped(
     network = docker_engine.networks.create("zchaos-ghost-test", labels=labels)
     volume = docker_engine.volumes.create("zchaos-ghost-test-data", labels=labels)
     try:
-        report = reap_dead_runs(docker_engine)
-        assert "zchaos-ghost-test" in report.networks
-        assert "zchaos-ghost-test-data" in report.volumes
+        removed = ContainerReaper(docker_engine).reap_dead_runs()
+        assert "network zchaos-ghost-test" in removed
+        assert "volume zchaos-ghost-test-data" in removed
         assert leftovers(docker_engine, "ghost") == []
         # Our own run has a live owner (this process): untouched.
         assert docker_engine.networks.list(names=[runtime.network_name])
-        assert runtime._toxiproxy.name not in report.containers
+        assert f"container {runtime._toxiproxy.name}" not in removed
     finally:
         for thing in (network, volume):
             try:
@@ -263,7 +257,7 @@ def test_sigkilled_harness_leaves_nothing_after_clean(
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
-        reap_dead_runs(docker_engine)
+        ContainerReaper(docker_engine).reap_dead_runs()
 
 
 def test_relative_paths_resolve_as_on_the_host(

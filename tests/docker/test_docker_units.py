@@ -13,19 +13,18 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from harness.reaper import process_start_time
-from harness.runtime.docker import (
+from harness.reaper import Reaper, process_start_time
+from harness.runtime.docker import DockerRuntime
+from harness.runtime.docker_engine import (
     LABEL_INSTANCE,
     LABEL_MANAGED,
     LABEL_OWNER_HOST,
     LABEL_OWNER_PID,
     LABEL_OWNER_START,
     REAL_TOXIPROXY_IMAGE,
-    DockerRuntime,
-    owner_alive,
-    reap_dead_runs,
     safe_name,
 )
+from harness.runtime.docker_reaper import ContainerReaper, orphans, owner_alive
 
 
 @given(st.text())
@@ -95,12 +94,15 @@ def test_reaper_removes_only_dead_owners_unless_everything() -> None:
                      (("live", live), ("dead", dead), ("stack", stack))]
               for kind in ("c", "n", "v")}
     client = FakeClient(things["c"], things["n"], things["v"])
-    report = reap_dead_runs(client)
-    assert report.containers == ["c-dead"]
-    assert report.networks == ["n-dead"]
-    assert report.volumes == ["v-dead"]
-    everything = reap_dead_runs(client, everything=True, keep_instance="live")
-    assert sorted(everything.containers) == ["c-dead", "c-stack"]
+    reaper: Reaper = ContainerReaper(client)
+    assert orphans(client) == ["container c-dead", "network n-dead", "volume v-dead"]
+    assert not any(r.removed for kind in things.values() for r in kind), "orphans only lists"
+    assert reaper.reap_dead_runs() == ["container c-dead", "network n-dead", "volume v-dead"]
+    assert [r.name for kind in things.values() for r in kind if r.removed] == [
+        "c-dead", "n-dead", "v-dead"]
+    everything = ContainerReaper(client, everything=True, keep_instance="live").reap_dead_runs()
+    assert [w for w in everything if w.startswith("container")] == [
+        "container c-dead", "container c-stack"]
 
 
 class FakeImages:

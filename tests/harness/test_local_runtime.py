@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from harness.reaper import is_same_process, process_start_time, reap_dead_runs
+from harness.reaper import (
+    ProcessReaper,
+    Reaper,
+    is_same_process,
+    process_start_time,
+    reap_dead_runs,
+)
 from harness.runtime.base import NodeSpec
 from harness.runtime.local import LocalRuntime
 
@@ -118,8 +124,12 @@ def test_a_dead_harness_is_reaped_by_the_next_run(tmp_path: Path) -> None:
         assert is_same_process(orphan, start), "the orphan outlives its killed harness"
         ledgers = list(state.glob("*.json"))
         assert ledgers and json.loads(ledgers[0].read_text())["groups"][0]["pid"] == orphan
+        reaper: Reaper = ProcessReaper(state)
+        assert reaper.orphans() == [f"node orphan (pid {orphan})"], "listed, not killed"
+        assert is_same_process(orphan, start)
         reaped = reap_dead_runs(state)
         assert any(str(orphan) in r for r in reaped)
+        assert reaper.orphans() == []
         assert wait_for(lambda: not is_same_process(orphan, start) or proc_state(orphan) == "Z")
         assert not list(state.glob("*.json"))
     finally:

@@ -65,8 +65,11 @@ class FakeSide:
 
 
 class FakeConnection:
-    def link_finished(self, link: Link) -> None:
-        pass
+    """The owner of a link under test: a half-close is fine, any closing fails the test."""
+
+    def link_ended(self, link: Link, how: str) -> None:
+        if how != "fin":
+            self.close(how)
 
     def close(self, mode: str) -> None:
         raise AssertionError(f"connection closed ({mode})")
@@ -107,7 +110,7 @@ async def until(cond: Callable[[], bool], timeout: float = 5.0) -> None:
 
 def pending_link(*toxics: tuple[str, dict[str, int]]) -> tuple[Link, FakeSide]:
     """An upstream link whose destination is still connecting (not started), with ``toxics``."""
-    link = Link(FakeConnection(), "upstream", Counters())  # type: ignore[arg-type]
+    link = Link("upstream", Counters(), FakeConnection().link_ended)
     link.src = FakeSide(FakeTransport())  # type: ignore[assignment]
     dst = FakeSide(None)
     link.dst = dst  # type: ignore[assignment]
@@ -143,7 +146,7 @@ def test_limit_data_on_parked_bytes_writes_them_before_closing(loop_factory):
 
     async def scenario() -> None:
         conn = RecordingConnection()
-        link = Link(conn, "upstream", Counters())  # type: ignore[arg-type]
+        link = Link("upstream", Counters(), conn.link_ended)
         link.src = FakeSide(FakeTransport())  # type: ignore[assignment]
         dst = FakeSide(None)
         link.dst = dst  # type: ignore[assignment]
@@ -301,7 +304,7 @@ def test_reset_peer_countdown_survives_a_rebuild(loop_factory):
 
     async def scenario() -> None:
         conn = RecordingConnection()
-        link = Link(conn, "upstream", Counters())  # type: ignore[arg-type]
+        link = Link("upstream", Counters(), conn.link_ended)
         link.src = FakeSide(FakeTransport())  # type: ignore[assignment]
         link.dst = FakeSide(FakeTransport())  # type: ignore[assignment]
         link.roll(ToxicSpec("reset", "reset_peer", "upstream", 1.0, {"timeout": 150}))
@@ -327,7 +330,7 @@ def test_bandwidth_does_not_charge_a_requeued_piece_twice(loop_factory):
     payload = os.urandom(3000)  # 300 ms at 10 KB/s, in pieces of 100 ms
 
     async def scenario() -> None:
-        link = Link(FakeConnection(), "upstream", Counters())  # type: ignore[arg-type]
+        link = Link("upstream", Counters(), FakeConnection().link_ended)
         link.src = FakeSide(FakeTransport())  # type: ignore[assignment]
         transport = FakeTransport()
         link.dst = FakeSide(transport)  # type: ignore[assignment]
@@ -356,7 +359,7 @@ def test_slicer_pauses_average_their_delay(loop_factory):
     payload = os.urandom(5000)  # 500 pieces of 10 bytes, 100 us after each: 50 ms
 
     async def scenario() -> None:
-        link = Link(FakeConnection(), "upstream", Counters())  # type: ignore[arg-type]
+        link = Link("upstream", Counters(), FakeConnection().link_ended)
         link.src = FakeSide(FakeTransport())  # type: ignore[assignment]
         transport = FakeTransport()
         link.dst = FakeSide(transport)  # type: ignore[assignment]

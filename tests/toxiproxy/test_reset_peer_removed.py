@@ -30,7 +30,7 @@ from harness.toxiproxy.spec import ToxicSpec
 def test_a_removed_reset_peer_still_resets_the_connection(loop_factory):
     async def scenario() -> None:
         conn = RecordingConnection()
-        link = Link(conn, "upstream", Counters())  # type: ignore[arg-type]
+        link = Link("upstream", Counters(), conn.link_ended)
         link.src = FakeSide(FakeTransport())  # type: ignore[assignment]
         link.dst = FakeSide(FakeTransport())  # type: ignore[assignment]
         link.roll(ToxicSpec("reset", "reset_peer", "upstream", 1.0, {"timeout": 5000}))
@@ -49,7 +49,7 @@ def test_a_removed_reset_peer_still_resets_the_connection(loop_factory):
 def test_an_untouched_reset_peer_removed_resets_nothing(loop_factory):
     async def scenario() -> None:
         conn = RecordingConnection()
-        link = Link(conn, "upstream", Counters())  # type: ignore[arg-type]
+        link = Link("upstream", Counters(), conn.link_ended)
         link.src = FakeSide(FakeTransport())  # type: ignore[assignment]
         link.dst = FakeSide(FakeTransport())  # type: ignore[assignment]
         link.roll(ToxicSpec("reset", "reset_peer", "upstream", 1.0, {"timeout": 50}))

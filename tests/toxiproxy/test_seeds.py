@@ -54,10 +54,7 @@ class Side:
 
 
 class Conn:
-    def link_finished(self, link: Link) -> None:
-        pass
-
-    def close(self, mode: str) -> None:
+    def link_ended(self, link: Link, how: str) -> None:
         pass
 
 
@@ -69,7 +66,7 @@ def _slices(seed: int | None, payload: bytes) -> list[list[int]]:
     async def run() -> list[list[int]]:
         out = []
         for _ in range(3):
-            link = Link(Conn(), "upstream", Counters())  # type: ignore[arg-type]
+            link = Link("upstream", Counters(), Conn().link_ended)
             transport = SizesTransport()
             link.src = Side(SizesTransport())  # type: ignore[assignment]
             link.dst = Side(transport)  # type: ignore[assignment]
@@ -99,7 +96,7 @@ def test_same_seed_same_jitter() -> None:
     def delays(seed: int) -> list[float]:
         spec = ToxicSpec("lat", "latency", "downstream", 1.0, {"latency": 100, "jitter": 50},
                          seed=seed)
-        link = Link(Conn(), "downstream", Counters())  # type: ignore[arg-type]
+        link = Link("downstream", Counters(), Conn().link_ended)
         link.roll(spec)
         toxic = link.toxics["lat"]
         assert toxic is not None

@@ -1,4 +1,4 @@
-"""Checks across faults: what would make a run meaningless or fight inside Toxiproxy.
+"""Conflicts between faults: what would make a run meaningless or fight inside Toxiproxy.
 
 Each fault alone may be fine while the schedule is not: a start of a node
 that is already running, a resume without a pause, two faults on one node at
@@ -9,21 +9,11 @@ at once. Every message names both faults' lines.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from harness.durations import format_duration
 from harness.scenario.errors import Issues
-from harness.scenario.model import NETWORK_ACTIONS, Fault, Node
-
-if TYPE_CHECKING:
-    from harness.scenario.faults import World
-
-STREAMS = {"up": ("up",), "down": ("down",), "both": ("up", "down")}
-
-
-def plus(at: float, duration: float) -> float:
-    """``at + duration`` to the nanosecond, so 0.1s + 0.2s ends exactly at 0.3s."""
-    return round(at + duration, 9)
+from harness.scenario.model import NETWORK_ACTIONS, STREAMS, Fault, Node
+from harness.scenario.world import World, plus
 
 
 def _fmt(seconds: float) -> str:
@@ -133,7 +123,7 @@ def _simulate(node: Node, spans: list[_Span], issues: Issues) -> None:
 
 def _network_keys(fault: Fault) -> set[tuple[str, ...]]:
     if fault.action == "partition":
-        keys = {(link, "timeout", s) for link in fault.links for s in ("up", "down")}
+        keys = {(link, "timeout", s) for link in fault.links for s in STREAMS["both"]}
         return keys | {("<partition>",)}
     if fault.action == "disconnect":
         return {(link, "disconnect") for link in fault.links}
@@ -161,14 +151,15 @@ def _check_network_overlaps(faults: list[tuple[int, Fault]], world: World,
                         "with more sides, or end the first (for: or heal) before the second")
             else:
                 link = sorted(common)[0]
-                stream = f", stream {link[2]}" if len(link) > 2 else ""
+                # named as the scenario file does: up/down, not upstream/downstream
+                stream = f", stream {link[2].removesuffix('stream')}" if len(link) > 2 else ""
                 what = (f"both act on {link[0]} ({link[1]}{stream}) at once; end the first "
                         "(for: or heal) before the second starts")
             issues.add(("faults", second.index),
                        f"{second.describe()} overlaps {first.describe()}: {what}")
 
 
-def check_schedule(faults: list[tuple[int, Fault]], world: World, issues: Issues) -> None:
+def check_conflicts(faults: list[tuple[int, Fault]], world: World, issues: Issues) -> None:
     """Cross-fault checks; ``faults`` are (YAML index, fault) in YAML order."""
     spans = _process_spans(faults, world)
     bad = _check_process_overlaps(spans, issues)
