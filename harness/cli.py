@@ -399,8 +399,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
     _check_seed(args.seed)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
-    if args.report_dir is None:
-        args.report_dir = str(folder.parent.parent)
+    if args.report_dir is None:  # beside the run it came from (a repeat's rNN one level deeper)
+        repeat = folder.name[:1] == "r" and folder.name[1:].isdigit()
+        args.report_dir = str(folder.parent.parent.parent if repeat else folder.parent.parent)
     _check_runnable(args, impls, [scenario])
     jobs, repeats = _jobs_and_repeats(args)
     return run_scenarios([scenario], _options(args, impls), jobs=jobs, repeats=repeats)
