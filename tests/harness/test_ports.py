@@ -64,11 +64,18 @@ def test_a_port_in_use_is_skipped(monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         used = busy.getsockname()[1]
-        draws = iter([used, used + 1 if used + 1 != used else used + 2])
+        real = ports._PICK.randint
+        drawn: list[int] = []
+
+        def draw(a: int, b: int) -> int:  # the busy port first, then ordinary draws
+            drawn.append(used if not drawn else real(a, b))
+            return drawn[-1]
+
         monkeypatch.setattr(ports, "_ephemeral_start", lambda: 65535)
-        monkeypatch.setattr(ports._PICK, "randint", lambda _a, _b: next(draws))
+        monkeypatch.setattr(ports._PICK, "randint", draw)
         owner = Owner()
         assert ports.reserve_port(owner) != used
+        assert drawn[0] == used and len(drawn) >= 2
         ports.release(owner)
 
 
