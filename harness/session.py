@@ -37,9 +37,13 @@ class Session:
         run_root.mkdir(parents=True, exist_ok=True)
         if self.options.runtime == "local":
             self.toxiproxy = start_toxiproxy(log_path=run_root / "toxiproxy.log")
-            pid = getattr(self.toxiproxy, "pid", None)
-            if pid:
-                ledger_for(self.state_dir).add(pid, "embedded toxiproxy")
+            try:
+                pid = getattr(self.toxiproxy, "pid", None)
+                if pid:
+                    ledger_for(self.state_dir).add(pid, "embedded toxiproxy")
+            except BaseException:  # a Ctrl-C right here: __exit__ would not run
+                self.__exit__()
+                raise
         return self
 
     def __exit__(self, *exc: object) -> None:
