@@ -127,10 +127,57 @@ def _explain(outcome: Any) -> None:
         out.print(f"  - note: {escape(note)}", soft_wrap=True)
 
 
-def run_scenarios(scenarios: list[Any], options: Any) -> int:
-    from harness.session import Session
+def _progress_hooks(progress: Progress) -> tuple[Any, Any, Any, Any]:
+    """on_start / on_progress / on_done for run_suite: a live line per running scenario."""
+    tasks: dict[int, Any] = {}
+    stops: dict[int, threading.Event] = {}
+    lock = threading.Lock()
 
-    outcomes: list[Any] = []
+    def on_start(job: Any) -> None:
+        total = job.scenario.duration
+        task = progress.add_task(job.label, total=total, status="")
+        stop = threading.Event()
+        with lock:
+            tasks[job.index], stops[job.index] = task, stop
+        started = time.monotonic()
+
+        def tick() -> None:
+            while not stop.wait(0.2):
+                progress.update(task, completed=min(total, time.monotonic() - started))
+
+        threading.Thread(target=tick, daemon=True).start()
+
+    def on_progress(job: Any, msg: str) -> None:
+        with lock:
+            task = tasks.get(job.index)
+        if task is not None:
+            progress.update(task, status=msg)
+
+    def on_done(job: Any, outcome: Any) -> None:
+        with lock:
+            task, stop = tasks.get(job.index), stops.pop(job.index, None)
+        if stop is not None:
+            stop.set()
+        colour = VERDICT_STYLE.get(outcome.verdict, "magenta")
+        if task is not None:
+            progress.update(task, completed=job.scenario.duration,
+                            status=f"[{colour}]{outcome.verdict.upper()}[/{colour}]")
+        if not err.is_terminal:
+            err.print(f"{outcome.verdict.upper():5} {job.label} "
+                      f"({outcome.wall_s:.1f}s) -> {outcome.report_dir}")
+
+    def stop_all() -> None:
+        with lock:
+            for stop in stops.values():
+                stop.set()
+
+    return on_start, on_progress, on_done, stop_all
+
+
+def run_scenarios(scenarios: list[Any], options: Any, jobs: int = 1, repeats: int = 1) -> int:
+    """Run, print the summary, write the run index; the exit code (see the module docstring)."""
+    from harness.suite import run_suite
+
     previous = signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     progress = Progress(
         SpinnerColumn(),
@@ -141,84 +188,84 @@ def run_scenarios(scenarios: list[Any], options: Any) -> int:
         console=err,
         transient=False,
     )
+    on_start, on_progress, on_done, stop_all = _progress_hooks(progress)
+
+    def on_ready(reaped: list[str]) -> None:
+        if reaped:
+            err.print(f"reaped leftovers of a dead run: {', '.join(reaped)}")
+
+    run_root = options.report_root / options.run_id
     try:
-        with Session(options) as session, progress:
-            if session.reaped:
-                err.print(f"reaped leftovers of a dead run: {', '.join(session.reaped)}")
-            for scenario in scenarios:
-                task = progress.add_task(scenario.name, total=scenario.duration, status="")
-                started = time.monotonic()
-                stop = threading.Event()
-
-                def tick(task: Any = task, started: float = started, stop: Any = stop,
-                         total: float = scenario.duration) -> None:
-                    while not stop.wait(0.2):
-                        progress.update(task, completed=min(total, time.monotonic() - started))
-
-                ticker = threading.Thread(target=tick, daemon=True)
-                ticker.start()
-
-                def on_progress(msg: str, task: Any = task) -> None:
-                    progress.update(task, status=msg)
-
-                try:
-                    outcome = session.run(scenario, on_progress)
-                finally:
-                    stop.set()
-                    ticker.join()
-                outcomes.append(outcome)
-                colour = VERDICT_STYLE.get(outcome.verdict, "magenta")
-                progress.update(task, completed=scenario.duration,
-                                status=f"[{colour}]{outcome.verdict.upper()}[/{colour}]")
-                if not err.is_terminal:
-                    err.print(f"{outcome.verdict.upper():5} {scenario.name} "
-                              f"({outcome.wall_s:.1f}s) -> {outcome.report_dir}")
-    except KeyboardInterrupt:
+        with progress:
+            result = run_suite(scenarios, options, jobs=jobs, repeats=repeats,
+                               on_start=on_start, on_progress=on_progress, on_done=on_done,
+                               on_ready=on_ready)
+    except KeyboardInterrupt:  # before any run started, or while the slots came up
         err.print("[yellow]interrupted: everything started was stopped[/yellow]")
-        outcomes += _interrupted_outcomes(options, scenarios, outcomes)
-        if outcomes:
-            out.print(_summary_table(outcomes))
-            _write_run_index(options.report_root / options.run_id, outcomes)
         return EXIT_INTERRUPTED
     finally:
+        stop_all()
         signal.signal(signal.SIGTERM, previous)
-    out.print(_summary_table(outcomes))
-    run_root = options.report_root / options.run_id
-    _write_run_index(run_root, outcomes)
+    if result.interrupted:
+        err.print("[yellow]interrupted: everything started was stopped[/yellow]")
+        if result.outcomes:
+            _print_summary(result, scenarios)
+            _write_run_index(run_root, result, scenarios)
+        return EXIT_INTERRUPTED
+    _print_summary(result, scenarios)
+    _write_run_index(run_root, result, scenarios)
     out.print(f"reports: {run_root}")
-    bad = [o for o in outcomes if o.verdict != "pass"]
-    for o in outcomes:
+    for o in result.outcomes:
         if o.verdict != "pass" or o.notes:
             _explain(o)
-    return EXIT_MISMATCH if bad else EXIT_OK
+    if result.repeats > 1:
+        _explain_repeats(result.by_scenario(scenarios))
+    return EXIT_OK if result.ok else EXIT_MISMATCH
 
 
-def _interrupted_outcomes(options: Any, scenarios: list[Any], done: list[Any]) -> list[Any]:
-    """The scenario that was running when the run was interrupted, from its report folder."""
-    from harness.runner import ScenarioOutcome
+def _print_summary(result: Any, scenarios: list[Any]) -> None:
+    if result.repeats > 1:
+        out.print(_repeat_table(result.by_scenario(scenarios), scenarios))
+    else:
+        out.print(_summary_table(result.outcomes))
 
-    finished = {o.name for o in done}
-    found = []
-    for scenario in scenarios:
-        folder = options.report_root / options.run_id / scenario.name
-        if scenario.name in finished or not (folder / "report.json").is_file():
+
+def _expected_violated(scenario: Any) -> set[str]:
+    return set(scenario.expect.violated) if scenario.expect.outcome != "pass" else set()
+
+
+def _repeat_table(results: list[Any], scenarios: list[Any]) -> Table:
+    """One row per scenario over its repeats: verdicts matched, each contract's count."""
+    table = Table(title="zchaos summary (repeats)", show_lines=False)
+    for col in ("scenario", "verdict", "matched", "expected", "contracts (as expected / runs)",
+                "wall s (mean)"):
+        table.add_column(col)
+    by_name = {s.name: s for s in scenarios}
+    for r in results:
+        style = VERDICT_STYLE.get(r.verdict, "")
+        counts = r.contract_counts(_expected_violated(by_name[r.name]))
+        contracts = ", ".join(f"{name} {held}/{runs}" for name, (held, runs) in counts.items())
+        wall = sum(o.wall_s for o in r.outcomes) / max(1, r.runs)
+        table.add_row(r.name, f"[{style}]{r.verdict.upper()}[/{style}]",
+                      f"{r.matched}/{r.runs}", r.expected, escape(contracts), f"{wall:.1f}")
+    return table
+
+
+def _explain_repeats(results: list[Any]) -> None:
+    """Under the table: which seeds of a scenario did not match, and how to reproduce one."""
+    for r in results:
+        differing = r.differing()
+        if not differing:
             continue
-        try:
-            report = json.loads((folder / "report.json").read_text())
-        except ValueError:
-            continue
-        found.append(ScenarioOutcome(
-            name=scenario.name, verdict=report.get("verdict", "error"),
-            expected=report.get("expected", ""), contracts=[], report_dir=folder,
-            wall_s=float((report.get("timing") or {}).get("wall_s", 0.0)),
-            operations=report.get("operations") or {}, error=report.get("error"),
-            reasons=report.get("reasons") or [], coverage=report.get("coverage") or {},
-            status="interrupted"))
-    return found
+        seeds = ", ".join(f"{seed} ({o.verdict})" for seed, o in differing)
+        out.print(f"[red]REPEATS[/red] {escape(r.name)}: {r.matched}/{r.runs} runs matched "
+                  f"{r.expected}; seeds that differed: {seeds}", soft_wrap=True)
+        out.print(f"  reproduce one: zchaos replay {differing[0][1].report_dir}", soft_wrap=True)
 
 
-def _write_run_index(run_root: Path, outcomes: list[Any]) -> None:
-    index = {
+def _write_run_index(run_root: Path, result: Any, scenarios: list[Any]) -> None:
+    outcomes = result.outcomes
+    index: dict[str, Any] = {
         "scenarios": [
             {"scenario": o.name, "verdict": o.verdict, "expected": o.expected,
              "status": o.status, "reasons": o.reasons,
@@ -232,10 +279,38 @@ def _write_run_index(run_root: Path, outcomes: list[Any]) -> None:
                      for v in ("pass", "fail", "unknown", "error")},
         "total": len(outcomes),
     }
+    if result.repeats > 1:
+        index["repeats"] = repeats_index(result, scenarios)
     (run_root / "index.json").write_text(json.dumps(index, indent=2))
+    if result.repeats > 1:
+        from harness.report.junit import write_repeat_junit
+
+        for entry in index["repeats"]:
+            folder = run_root / entry["scenario"]
+            if folder.is_dir():
+                write_repeat_junit(entry, folder / "junit.xml")
     from harness.report.pages import write_run_index_html
 
     write_run_index_html(run_root)  # index.html: every scenario, failures first
+
+
+def repeats_index(result: Any, scenarios: list[Any]) -> list[dict[str, Any]]:
+    """index.json "repeats": per scenario, runs matched and each contract's count."""
+    by_name = {s.name: s for s in scenarios}
+    entries = []
+    for r in result.by_scenario(scenarios):
+        counts = r.contract_counts(_expected_violated(by_name[r.name]))
+        entries.append({
+            "scenario": r.name, "expected": r.expected, "verdict": r.verdict,
+            "runs": r.runs, "matched": r.matched,
+            "contracts": {name: {"as_expected": held, "runs": runs}
+                          for name, (held, runs) in counts.items()},
+            "seeds": r.seeds,
+            "differed": [{"seed": seed, "verdict": o.verdict, "report": str(o.report_dir),
+                          "replay": f"zchaos replay {o.report_dir}"}
+                         for seed, o in r.differing()],
+        })
+    return entries
 
 
 def _options(args: argparse.Namespace, impls: dict[str, str]) -> Any:
@@ -271,6 +346,26 @@ def _check_runnable(args: argparse.Namespace, impls: dict[str, str],
         raise BadInput("\n".join(problems))
 
 
+def _jobs_and_repeats(args: argparse.Namespace) -> tuple[int, int]:
+    """-j and --repeat, checked; a shared TOXIPROXY_URL server means one slot."""
+    import os
+
+    from harness.suite import default_jobs
+
+    jobs = getattr(args, "jobs", None)
+    repeats = getattr(args, "repeat", None) or 1
+    if jobs is not None and jobs < 1:
+        raise BadInput(f"-j {jobs}: the number of scenarios run at once is at least 1")
+    if repeats < 1:
+        raise BadInput(f"--repeat {repeats}: a scenario runs at least once")
+    if args.runtime == "local" and os.environ.get("TOXIPROXY_URL"):
+        if jobs is not None and jobs > 1:
+            err.print("note: TOXIPROXY_URL is one shared server (proxies are named after "
+                      "links), so scenarios run one at a time")
+        return 1, repeats
+    return (default_jobs() if jobs is None else jobs), repeats
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     _check_seed(args.seed)
     impls = parse_impls(args.impl or [])
@@ -278,7 +373,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.seed is not None:
         scenarios = [s.model_copy(update={"seed": args.seed}) for s in scenarios]
     _check_runnable(args, impls, scenarios)
-    return run_scenarios(scenarios, _options(args, impls))
+    jobs, repeats = _jobs_and_repeats(args)
+    return run_scenarios(scenarios, _options(args, impls), jobs=jobs, repeats=repeats)
 
 
 def cmd_replay(args: argparse.Namespace) -> int:
@@ -303,10 +399,12 @@ def cmd_replay(args: argparse.Namespace) -> int:
     _check_seed(args.seed)
     if args.seed is not None:
         scenario = scenario.model_copy(update={"seed": args.seed})
-    if args.report_dir is None:
-        args.report_dir = str(folder.parent.parent)
+    if args.report_dir is None:  # beside the run it came from (a repeat's rNN one level deeper)
+        repeat = folder.name[:1] == "r" and folder.name[1:].isdigit()
+        args.report_dir = str(folder.parent.parent.parent if repeat else folder.parent.parent)
     _check_runnable(args, impls, [scenario])
-    return run_scenarios([scenario], _options(args, impls))
+    jobs, repeats = _jobs_and_repeats(args)
+    return run_scenarios([scenario], _options(args, impls), jobs=jobs, repeats=repeats)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -382,6 +480,16 @@ def _add_run_options(p: argparse.ArgumentParser, report_default: str | None) -> 
                    help="docker runtime: Toxiproxy image (default: the real Toxiproxy)")
 
 
+def _add_suite_options(p: argparse.ArgumentParser) -> None:
+    """-j and --repeat (run and replay; explore has its own -j)."""
+    p.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                   help="run N scenarios at once (default: 3 per CPU, at most 8; "
+                        "-j 1: one at a time), docs/parallel.md")
+    p.add_argument("--repeat", type=int, default=1, metavar="K",
+                   help="run each scenario K times with derived seeds and count how often "
+                        "each verdict and contract held; fewer than K of K fails the run")
+
+
 def _version() -> str:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -405,6 +513,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("-k", dest="keyword", help="only scenarios whose name contains this")
     _add_run_options(p, "reports")
+    _add_suite_options(p)
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("check", help="validate scenario files without running them")
@@ -420,6 +529,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("replay", help="run a saved scenario report folder again")
     p.add_argument("dir", metavar="DIR")
     _add_run_options(p, None)
+    _add_suite_options(p)
     p.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("explore", help="search fault schedules that break a scenario's "

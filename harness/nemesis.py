@@ -125,8 +125,7 @@ class Nemesis:
         if action in PROCESS_FAULTS:
             # Log before acting: a kill's fault event must precede the node's exit.
             self._event(index, fault, "apply")
-            for node in fault.targets:
-                self._process(action, node)
+            self._each(action, list(fault.targets))
             return
         if action == "heal":
             self.heal()
@@ -160,6 +159,37 @@ class Nemesis:
             raise ValueError(f"unknown fault action {action!r}")
         self._applied[index] = applied
         self._event(index, fault, "apply")
+
+    def _each(self, action: str, nodes: list[str]) -> None:
+        """``action`` on every node; kills and stops of several nodes at once, not in turn.
+
+        A kill returns once its node is reaped, which takes 0.1-0.3 s on a busy
+        machine: one after another, six workers killed "at once" were spread
+        over 1.2 s, long enough for one request's two sends to be swallowed by
+        two different dying workers (majordomo-worker-killed under -j).
+        """
+        if action not in ("kill", "stop") or len(nodes) < 2:
+            for node in nodes:
+                self._process(action, node)
+            return
+        import threading
+
+        errors: list[BaseException] = []
+
+        def one(node: str) -> None:
+            try:
+                self._process(action, node)
+            except Exception as exc:  # raised below, in the runner's thread, as before
+                errors.append(exc)
+
+        threads = [threading.Thread(target=one, args=(node,), name=f"zchaos-{action}-{node}")
+                   for node in nodes]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        if errors:
+            raise errors[0]
 
     def _process(self, action: str, node: str) -> None:
         rt = self.runtime

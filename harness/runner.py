@@ -160,13 +160,15 @@ class ScenarioRun:
         runtime: Runtime,
         toxiproxy: Any,
         on_progress: Callable[[str], None] | None = None,
+        run_dir: Path | None = None,
     ) -> None:
         self.scenario = scenario
         self.options = options
         self.runtime = runtime
         self.toxi = toxiproxy
         self.on_progress = on_progress or (lambda _msg: None)
-        self.run_dir = options.report_root / options.run_id / scenario.name
+        # run_dir: a repeat's own folder (<run>/<scenario>/r01, harness/suite.py)
+        self.run_dir = run_dir or options.report_root / options.run_id / scenario.name
         self.trace_dir = self.run_dir / "traces"
         self.data_root = self.run_dir / "data"
         self.wiring: Wiring | None = None

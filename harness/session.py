@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+from harness.ports import release as release_ports
 from harness.reaper import ledger_for, reap_dead_runs
 from harness.runner import RunOptions, ScenarioOutcome, ScenarioRun, default_state_dir
 from harness.runtime import make_runtime
@@ -35,9 +37,13 @@ class Session:
         run_root.mkdir(parents=True, exist_ok=True)
         if self.options.runtime == "local":
             self.toxiproxy = start_toxiproxy(log_path=run_root / "toxiproxy.log")
-            pid = getattr(self.toxiproxy, "pid", None)
-            if pid:
-                ledger_for(self.state_dir).add(pid, "embedded toxiproxy")
+            try:
+                pid = getattr(self.toxiproxy, "pid", None)
+                if pid:
+                    ledger_for(self.state_dir).add(pid, "embedded toxiproxy")
+            except BaseException:  # a Ctrl-C right here: __exit__ would not run
+                self.__exit__()
+                raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -50,8 +56,10 @@ class Session:
             self.toxiproxy = None
 
     def run(
-        self, scenario: Any, on_progress: Callable[[str], None] | None = None
+        self, scenario: Any, on_progress: Callable[[str], None] | None = None,
+        run_dir: Path | None = None,
     ) -> ScenarioOutcome:
+        """Run one scenario on a runtime of its own; its reserved ports are given back after."""
         runtime = make_runtime(
             self.options.runtime,
             toxiproxy_url=self.toxiproxy.url if self.toxiproxy is not None else None,
@@ -59,5 +67,8 @@ class Session:
             image=self.options.image,
             toxiproxy_image=self.options.toxiproxy_image,
         )
-        run = ScenarioRun(scenario, self.options, runtime, self.toxiproxy, on_progress)
-        return run.execute()
+        run = ScenarioRun(scenario, self.options, runtime, self.toxiproxy, on_progress, run_dir)
+        try:
+            return run.execute()
+        finally:
+            release_ports(runtime)

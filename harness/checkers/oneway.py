@@ -97,16 +97,42 @@ def _window(start: float, end: float, fault: str, target: object) -> Window:
                   frozenset(parsed.edges), tuple(parsed.sides))
 
 
+#: How long after its exec a restarted node's first own event still counts as "it is up".
+STARTUP_BOUND_S = 3.0
+
+
+def _up_after(history: Sequence[Event], node: str, started: float) -> float:
+    """When a node started at ``started`` was up: its first own trace event (a role writes
+    one as it binds or connects: ``proxy``, ``subscribe``, ``ready``, ``serving``),
+    if that came within :data:`STARTUP_BOUND_S`, else ``started``.
+
+    A restart's outage lasts until the new process runs its role, not until it
+    was exec'd: a Python role took 1.1 s from exec to bind on a busy machine
+    (pubsub-proxy-restart at -j 6, load 17), and the messages published in
+    that second were charged as losses outside any fault window.
+    """
+    for event in history:
+        t = event["t"]
+        if t < started:
+            continue
+        if t > started + STARTUP_BOUND_S:
+            break
+        if event.get("node") == node:
+            return float(t)
+    return started
+
+
 def _next_start(history: Sequence[Event], node: str, after: float) -> float | None:
-    """When ``node`` next started after ``after``: its lifecycle start (the process
-    really runs), else a start/restart fault's apply (a history without lifecycle)."""
+    """When ``node`` was next up after ``after``: from its lifecycle start (the process
+    really runs) to its first own event (:func:`_up_after`), else a start/restart
+    fault's apply (a history without lifecycle)."""
     fallback: float | None = None
     for event in history:
         if event["t"] <= after:
             continue
         kind = event.get("type")
         if kind == "lifecycle" and event.get("target") == node and event.get("event") == "start":
-            return event["t"]
+            return _up_after(history, node, event["t"])
         if (fallback is None and kind == "fault" and event.get("phase", "apply") == "apply"
                 and event.get("fault") in ("start", "restart")
                 and node in parse_target(event.get("target")).nodes):

@@ -130,3 +130,44 @@ def write_junit(report: Mapping[str, Any], path: Path) -> None:
     tree = ET.ElementTree(build_junit(report))
     ET.indent(tree)
     tree.write(path, encoding="utf-8", xml_declaration=True)
+
+
+def build_repeat_junit(entry: Mapping[str, Any]) -> ET.Element:
+    """``<scenario>/junit.xml`` of a ``--repeat K`` run: the scenario over its K runs.
+
+    One testcase for the verdict (a failure unless all K runs matched
+    ``expect``, naming the seeds that differed and a replay command) and one
+    per contract with its count (``every_request_answered 9/10``). Each
+    repeat's own ``rNN/junit.xml`` keeps the per-run detail.
+    """
+    scenario = str(entry["scenario"])
+    classname = f"zchaos.{scenario}"
+    suite = ET.Element("testsuite", name=f"{classname}.repeats")
+    runs, matched = int(entry.get("runs", 0)), int(entry.get("matched", 0))
+    failures = 0
+    case = _case(suite, classname, f"verdict {matched}/{runs}")
+    differed = entry.get("differed") or []
+    if matched < runs:
+        failures += 1
+        failure = ET.SubElement(case, "failure", type="unstable",
+                                message=f"{matched} of {runs} runs matched {entry['expected']}")
+        failure.text = "\n".join([f"seed {d['seed']}: {d['verdict']} ({d['replay']})"
+                                  for d in differed])
+    for name, count in (entry.get("contracts") or {}).items():
+        held, total = int(count["as_expected"]), int(count["runs"])
+        case = _case(suite, classname, f"{name} {held}/{total}")
+        if held < total:
+            failures += 1
+            ET.SubElement(case, "failure", type="unstable",
+                          message=f"{name} came out as expected in {held} of {total} runs")
+    suite.set("tests", str(len(suite.findall("testcase"))))
+    suite.set("failures", str(failures))
+    suite.set("errors", "0")
+    suite.set("skipped", "0")
+    return suite
+
+
+def write_repeat_junit(entry: Mapping[str, Any], path: Path) -> None:
+    tree = ET.ElementTree(build_repeat_junit(entry))
+    ET.indent(tree)
+    tree.write(path, encoding="utf-8", xml_declaration=True)

@@ -354,7 +354,8 @@ def write_scenario_outputs(folder: Path, report: Mapping[str, Any] | None = None
 
 # -- the run index ---------------------------------------------------------------------
 
-def _index_row(folder: Path, report: Mapping[str, Any]) -> dict[str, Any]:
+def _index_row(folder: Path, report: Mapping[str, Any], rel: str | None = None
+               ) -> dict[str, Any]:
     ops = _mapping(report.get("operations"))
     lat = _mapping(ops.get("latency"))
     timing = _mapping(report.get("timing"))
@@ -362,8 +363,9 @@ def _index_row(folder: Path, report: Mapping[str, Any]) -> dict[str, Any]:
     verdict = str(report.get("verdict") or "?")
     wanted = expected_violated(report)
     return {
-        "name": str(report.get("scenario") or folder.name),
-        "href": f"{folder.name}/{PAGE}",
+        "name": str(report.get("scenario") or folder.name)
+        + (f" {folder.name}" if rel and rel != folder.name else ""),  # a repeat: "name r02"
+        "href": f"{rel or folder.name}/{PAGE}",
         "verdict": verdict,
         "rank": VERDICT_RANK.get(verdict, 1),
         "expected": str(report.get("expected") or "?"),
@@ -387,15 +389,39 @@ def _index_row(folder: Path, report: Mapping[str, Any]) -> dict[str, Any]:
 
 def run_folders(run_root: Path) -> list[Path]:
     """Scenario folders of a run, in run order when index.json gives it, else by name."""
-    found = sorted(p.parent for p in run_root.glob("*/report.json"))
+    found = sorted(p.parent for pattern in ("*/report.json", "*/r[0-9]*/report.json")
+                   for p in run_root.glob(pattern))  # rNN: the repeats of --repeat K
     order: list[str] = []
     try:
         index = json.loads((run_root / "index.json").read_text("utf-8"))
-        order = [Path(str(s.get("report", ""))).name for s in index.get("scenarios", [])]
+        order = [_rel(run_root, Path(str(s.get("report", ""))))
+                 for s in index.get("scenarios", [])]
     except (OSError, ValueError, AttributeError):
         pass
     rank = {name: i for i, name in enumerate(order)}
-    return sorted(found, key=lambda p: (rank.get(p.name, len(rank)), p.name))
+    return sorted(found, key=lambda p: (rank.get(_rel(run_root, p), len(rank)),
+                                        _rel(run_root, p)))
+
+
+def _rel(run_root: Path, folder: Path) -> str:
+    """``name`` or ``name/rNN``: a report folder as seen from its run folder."""
+    parts = folder.parts
+    if len(parts) >= 2 and parts[-1][:1] == "r" and parts[-1][1:].isdigit():
+        return f"{parts[-2]}/{parts[-1]}"
+    return folder.name
+
+
+def _repeats(run_root: Path) -> list[dict[str, Any]]:
+    """index.json's "repeats" (``--repeat K``), with links relative to the run folder."""
+    try:
+        index = json.loads((run_root / "index.json").read_text("utf-8"))
+        entries = list(index.get("repeats") or [])
+    except (OSError, ValueError, AttributeError, TypeError):
+        return []
+    for entry in entries:
+        for d in entry.get("differed") or []:
+            d["href"] = f"{_rel(run_root, Path(str(d.get('report', ''))))}/{PAGE}"
+    return entries
 
 
 def render_run_index(run_root: Path) -> Path:
@@ -409,7 +435,7 @@ def render_run_index(run_root: Path) -> Path:
             continue
         if not isinstance(report, Mapping):
             continue
-        row = _index_row(folder, report)
+        row = _index_row(folder, report, _rel(run_root, folder))
         row["order"] = i
         rows.append(row)
     rows.sort(key=lambda r: (r["rank"], r["order"]))
@@ -417,7 +443,8 @@ def render_run_index(run_root: Path) -> Path:
     for row in rows:
         counts[row["verdict"]] = counts.get(row["verdict"], 0) + 1
     html = env().get_template("index.html.j2").render(
-        run_id=run_root.name, rows=rows, counts=counts, script=f"{ASSET_DIR}/{SCRIPT}")
+        run_id=run_root.name, rows=rows, counts=counts, script=f"{ASSET_DIR}/{SCRIPT}",
+        repeats=_repeats(run_root))
     write_assets(run_root)
     page = run_root / PAGE
     page.write_text(html, "utf-8")

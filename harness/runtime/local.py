@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from harness.ports import reserve_port
 from harness.reaper import ledger_for, reap_dead_runs
 from harness.runtime.base import NodeSpec, Runtime
 
@@ -116,7 +117,7 @@ class LocalRuntime(Runtime):
     def _port(self, node: str, port_name: str) -> int:
         key = (node, port_name)
         if key not in self._ports:
-            self._ports[key] = free_port()
+            self._ports[key] = reserve_port(owner=self)  # harness/ports.py: -j safe
         return self._ports[key]
 
     def bind_endpoint(self, node: str, port_name: str) -> str:

@@ -5,8 +5,9 @@ Toxiproxy through its HTTP API with that library), except the three things
 the library lacks, ``GET /version``, ``GET /metrics`` (byte counters per
 proxy, for fault coverage) and updating a toxic in place, which use
 ``requests`` directly. The library keeps the server's address in a class
-attribute shared by the whole process, so each call sets it under a lock: two
-handles in one process (tests do that) never talk to the wrong server.
+attribute shared by the whole process, so calls pass a gate (``_AddressGate``):
+calls to one server run side by side, and two handles in one process (tests
+do that) never talk to the wrong server.
 
 With ``TOXIPROXY_URL`` the handle shares a server it does not own, so it only
 ever touches the proxies it created itself: ``reset()`` and ``close()`` are
@@ -41,8 +42,50 @@ API_TIMEOUT_S = 10.0
 START_TIMEOUT_S = 20.0
 READY_PREFIX = "toxiproxy-server listening on "
 
-# toxiproxy-python's APIConsumer.host/port are process-global.
-_API_LOCK = threading.RLock()
+class _AddressGate:
+    """toxiproxy-python's ``APIConsumer.host/port`` are process-global: a gate around them.
+
+    Calls to the server the library points at now go in together (threads
+    of one process talking to one server, the usual case, never wait for
+    each other); a call for another server waits until the calls in flight
+    are done, then points the library there. This replaced one process-wide
+    lock that serialized every API call, so a slow answer for one scenario
+    held up the faults of every other.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._address: tuple[str, int] | None = None
+        self._users = 0
+        self._owners: dict[int, int] = {}  # thread id -> nesting depth (re-entrant per thread)
+
+    @contextlib.contextmanager
+    def use(self, host: str, port: int) -> Iterator[None]:
+        me = threading.get_ident()
+        with self._cond:
+            if self._owners.get(me):  # nested call in this thread: already pointed here
+                self._owners[me] += 1
+            else:
+                while self._users and self._address != (host, port):
+                    self._cond.wait()
+                if not self._users:  # first in: (re)point the library, whatever it held
+                    APIConsumer.host, APIConsumer.port = host, port
+                    self._address = (host, port)
+                self._users += 1
+                self._owners[me] = 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._owners[me] -= 1
+                if not self._owners[me]:
+                    del self._owners[me]
+                    self._users -= 1
+                    if not self._users:
+                        self._cond.notify_all()
+
+
+_GATE = _AddressGate()
 
 
 class ToxiproxyError(RuntimeError):
@@ -118,8 +161,7 @@ class ToxiproxyHandle:
     @contextlib.contextmanager
     def _api(self, what: str) -> Iterator[Toxiproxy]:
         """Point toxiproxy-python at this server for one call; map its errors to ours."""
-        with _API_LOCK:
-            APIConsumer.host, APIConsumer.port = self._host, self._port
+        with _GATE.use(self._host, self._port):
             try:
                 yield Toxiproxy()
             except tuple(_STATUS) as exc:

@@ -81,3 +81,49 @@ def test_interrupt_leaves_nothing(tmp_path: Path, sig: signal.Signals) -> None:
     assert "(interrupted)" in (folder / "summary.md").read_text().splitlines()[0]
     index = json.loads((reports / "int" / "index.json").read_text())
     assert index["scenarios"][0]["status"] == "interrupted"
+
+
+@pytest.mark.slow
+def test_interrupt_with_parallel_slots_leaves_nothing(tmp_path: Path) -> None:
+    """-j 2: SIGTERM to zchaos alone reaches both worker processes; each tears down."""
+    for name in ("long-a", "long-b"):
+        (tmp_path / f"{name}.yaml").write_text(SCENARIO.replace("name: long-steady",
+                                                                f"name: {name}"))
+    reports = tmp_path / "reports"
+    state = reports / ".zchaos-live"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.cli", "run", str(tmp_path), "-j", "2",
+         "--report-dir", str(reports), "--run-id", "int"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True,  # like a CI runner: the signal goes to zchaos only
+    )
+    try:
+        deadline = time.monotonic() + 60
+        groups: list[dict] = []
+        while time.monotonic() < deadline:
+            groups = _ledger_groups(state)
+            if len(groups) >= 6:  # per slot: toxiproxy, server, client
+                break
+            time.sleep(0.05)
+        assert len(groups) >= 6, f"nodes never started: {groups}"
+        os.kill(proc.pid, signal.SIGTERM)
+        code = proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert code == 130, proc.stderr.read() if proc.stderr else ""
+    for group in groups:
+        pid = int(group["pid"])
+        alive = is_same_process(pid, group.get("start"))
+        if alive:
+            state_line = Path(f"/proc/{pid}/stat").read_text()
+            alive = state_line[state_line.rfind(")") + 2] != "Z"
+        assert not alive, f"{group['what']} (pid {pid}) survived the interrupt"
+    assert not _ledger_groups(state), "the ledger was not cleared"
+    index = json.loads((reports / "int" / "index.json").read_text())
+    assert sorted(row["scenario"] for row in index["scenarios"]) == ["long-a", "long-b"]
+    assert all(row["status"] == "interrupted" for row in index["scenarios"])
+    for name in ("long-a", "long-b"):
+        report = json.loads((reports / "int" / name / "report.json").read_text())
+        assert report["status"] == "interrupted" and report["verdict"] == "error"
