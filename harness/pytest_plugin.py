@@ -265,9 +265,10 @@ class ScenarioItem(pytest.Item):
             ("zchaos_report", str(outcome.report_dir)),
             ("zchaos_replay", replay),
         ]
-        self.add_report_section("call", "zchaos contracts", contract_lines(outcome))
         if outcome.verdict != "pass":
             raise ScenarioMismatch(failure_text(outcome, replay))
+        # Shown for passes with -rP / -rA (a failure has them in its text already).
+        self.add_report_section("call", "zchaos contracts", contract_lines(outcome))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException],
                      style: Any = None) -> Any:
