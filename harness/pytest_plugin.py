@@ -69,12 +69,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    from harness.scenario.loader import known_patterns
+    from harness.roles import ROLES  # light: the loader (pydantic) waits for a scenario file
 
     config.addinivalue_line("markers", "zchaos: a zchaos scenario file run as a test")
     config.addinivalue_line(
         "markers", "zchaos_negative: a zchaos negative control (expect: violated)")
-    for pattern in sorted(known_patterns()):
+    for pattern in sorted({role.split(".", 1)[0] for role in ROLES}):  # known_patterns()
         config.addinivalue_line("markers", f"{pattern}: zchaos scenarios of the {pattern} "
                                            "pattern")
     _check_options(config)
@@ -96,17 +96,20 @@ def pytest_configure_node(node: Any) -> None:
 
 def _check_options(config: pytest.Config) -> None:
     """--zchaos-impl and --zchaos-seed as ``zchaos run`` checks them: a usage error."""
-    from harness.cli import BadInput, parse_impls
-    from harness.seeds import MAX_SEED
-
     seed = config.getoption("zchaos_seed")
-    if seed is not None and not 0 <= seed <= MAX_SEED:
-        raise pytest.UsageError(
-            f"--zchaos-seed {seed}: a seed is an integer from 0 to {MAX_SEED}")
-    try:
-        parse_impls(config.getoption("zchaos_impl"))
-    except BadInput as exc:
-        raise pytest.UsageError(str(exc).replace("--impl", "--zchaos-impl")) from None
+    if seed is not None:
+        from harness.seeds import MAX_SEED
+
+        if not 0 <= seed <= MAX_SEED:
+            raise pytest.UsageError(
+                f"--zchaos-seed {seed}: a seed is an integer from 0 to {MAX_SEED}")
+    if config.getoption("zchaos_impl"):  # harness.cli only when needed: any pytest loads us
+        from harness.cli import BadInput, parse_impls
+
+        try:
+            parse_impls(config.getoption("zchaos_impl"))
+        except BadInput as exc:
+            raise pytest.UsageError(str(exc).replace("--impl", "--zchaos-impl")) from None
     if config.getini("zchaos_collect") not in ("args", "always"):
         raise pytest.UsageError("zchaos_collect: expected 'args' or 'always'")
 
