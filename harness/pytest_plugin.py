@@ -82,16 +82,21 @@ def pytest_configure(config: pytest.Config) -> None:
     workerinput = getattr(config, "workerinput", None)
     if workerinput is not None and "zchaos_run_id" in workerinput:
         config.stash[_RUN_ID] = workerinput["zchaos_run_id"]
-    else:
+
+
+def run_id(config: pytest.Config) -> str:
+    """The run folder's name: given, the xdist controller's, or made at first use."""
+    if _RUN_ID not in config.stash:
         from harness.runner import new_run_id
 
         config.stash[_RUN_ID] = config.getoption("zchaos_run_id") or new_run_id()
+    return config.stash[_RUN_ID]
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
     """pytest-xdist: every worker writes into the controller's run folder."""
-    node.workerinput["zchaos_run_id"] = node.config.stash[_RUN_ID]
+    node.workerinput["zchaos_run_id"] = run_id(node.config)
 
 
 def _check_options(config: pytest.Config) -> None:
@@ -201,7 +206,7 @@ class _Runner:
 
         self.options = RunOptions(
             report_root=Path(config.getoption("zchaos_report_dir")).resolve(),
-            run_id=config.stash[_RUN_ID],
+            run_id=run_id(config),
             runtime=config.getoption("zchaos_runtime"),
             impls=parse_impls(config.getoption("zchaos_impl")),
             seed=config.getoption("zchaos_seed"),
