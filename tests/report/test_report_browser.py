@@ -26,6 +26,7 @@ CHROMIUM = find_chromium()
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.browser,
+    pytest.mark.xdist_group("report-real-runs"),  # one worker builds the real_runs fixture
     pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium not installed (Debian "
                        "package `chromium`; .ci/browser-tier.sh installs it and runs this test)"),
 ]

@@ -19,7 +19,8 @@ from tests.integration.conftest import ROOT
 from tests.report.conftest import RealRuns
 from tests.report.dom import Page
 
-pytestmark = pytest.mark.slow
+# One xdist worker runs every test of the session fixture real_runs (two real runs).
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("report-real-runs")]
 
 
 def check_structure(folder: Path) -> Page:
