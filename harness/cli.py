@@ -464,7 +464,9 @@ def cmd_toxiproxy_server(args: argparse.Namespace) -> int:
 
 
 def _add_run_options(p: argparse.ArgumentParser, report_default: str | None) -> None:
-    p.add_argument("--runtime", choices=["local", "docker"], default="local",
+    from harness.runtime import runtime_names
+
+    p.add_argument("--runtime", choices=runtime_names(), default="local",
                    help="where nodes run (default: local processes)")
     p.add_argument("--impl", action="append", metavar="ROLE=COMMAND",
                    help="run COMMAND (plus the role's usual options) instead of a built-in role")
