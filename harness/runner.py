@@ -266,6 +266,14 @@ class ScenarioRun:
             error = f"{type(exc).__name__}: {exc}"
             self.log.emit({"type": "run", "event": "error", "error": error})
             end = time.monotonic() - self.t0
+        except BaseException:
+            # Anything else that unwinds through here (pytest-timeout's outcome
+            # exception, SystemExit from a signal handler) must not leave the
+            # scenario's nodes running: tear down, then let it propagate.
+            with contextlib.suppress(Exception):
+                self._teardown()
+            self.log.close()
+            raise
         t_down = time.monotonic()
         self._teardown()
         self.timing["teardown_s"] = round(time.monotonic() - t_down, 3)
