@@ -45,7 +45,7 @@ def test_threads_never_share_a_port() -> None:
     assert all(low <= p < ports._ephemeral_start() for p in flat)
     for owner in owners:
         ports.release(owner)
-    assert not ports.held()
+    assert not set(flat) & set(ports.held())  # other tests' runtimes may still hold theirs
 
 
 def test_release_gives_ports_back_and_a_dropped_owner_releases_itself() -> None:
