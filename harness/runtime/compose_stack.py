@@ -41,7 +41,7 @@ class ComposeStackRuntime(Runtime):
         filters = {"label": [f"zchaos.stack={self.stack}", f"{LABEL_NODE}={node}"]}
         if self.project:
             filters["label"].append(f"com.docker.compose.project={self.project}")
-        found = self.client.containers.list(all=True, filters=filters)
+        found = self.client.containers.list(all=True, filters=filters, ignore_removed=True)
         return found[0] if found else None
 
     def wait_running(self, timeout: float = 60.0) -> None:

@@ -157,7 +157,11 @@ class DockerRuntime(Runtime):
             LABEL_INSTANCE: self._prefix,
             **owner_labels(),
         }
-        reaped = ContainerReaper(self.client).reap_dead_runs()
+        try:
+            reaped = ContainerReaper(self.client).reap_dead_runs()
+        except Exception as exc:  # best effort: another run's teardown may race us
+            log.warning("could not reap leftovers of dead runs: %s", exc)
+            reaped = []
         if reaped:
             log.info("removed leftovers of dead runs: %s", ", ".join(reaped))
         require_image(self.client, self.image)
@@ -506,6 +510,7 @@ class DockerRuntime(Runtime):
         # Anything of this instance we lost track of (e.g. a failed create).
         with contextlib.suppress(Exception):
             ContainerReaper(self.client).reap_dead_runs()
+        with contextlib.suppress(Exception):
             self._remove_instance_leftovers()
 
     @staticmethod
@@ -529,7 +534,7 @@ class DockerRuntime(Runtime):
 
     def _remove_instance_leftovers(self) -> None:
         flt = {"label": f"{LABEL_INSTANCE}={self._prefix}"}
-        for container in self.client.containers.list(all=True, filters=flt):
+        for container in self.client.containers.list(all=True, filters=flt, ignore_removed=True):
             with contextlib.suppress(Exception):
                 container.remove(force=True, v=True)
         for network in self.client.networks.list(filters=flt):

@@ -75,7 +75,10 @@ class ContainerReaper:
     def _candidates(self) -> list[tuple[str, Any]]:
         label = {"label": LABEL_MANAGED}
         found: list[tuple[str, Any]] = []
-        found += [("container", c) for c in self.client.containers.list(all=True, filters=label)]
+        # ignore_removed: a container another run removes between the SDK's
+        # listing and its per-container inspect is not an error (parallel -j).
+        containers = self.client.containers.list(all=True, filters=label, ignore_removed=True)
+        found += [("container", c) for c in containers]
         found += [("network", n) for n in self.client.networks.list(filters=label)]
         found += [("volume", v) for v in self.client.volumes.list(filters=label)]
         return [(kind, r) for kind, r in found if self._doomed(_labels(r))]
@@ -111,7 +114,8 @@ def orphans(client: Any) -> list[str]:
 def leftovers(client: Any, run_id: str | None = None) -> list[str]:
     """Names of every zchaos-labelled resource (of one run, if given): tests and CI use it."""
     filters = {"label": [LABEL_MANAGED] + ([f"{LABEL_RUN}={run_id}"] if run_id else [])}
-    found = [f"container {c.name}" for c in client.containers.list(all=True, filters=filters)]
+    containers = client.containers.list(all=True, filters=filters, ignore_removed=True)
+    found = [f"container {c.name}" for c in containers]
     found += [f"network {n.name}" for n in client.networks.list(filters=filters)]
     found += [f"volume {v.name}" for v in client.volumes.list(filters=filters)]
     return found

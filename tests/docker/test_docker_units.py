@@ -24,7 +24,7 @@ from harness.runtime.docker_engine import (
     REAL_TOXIPROXY_IMAGE,
     safe_name,
 )
-from harness.runtime.docker_reaper import ContainerReaper, orphans, owner_alive
+from harness.runtime.docker_reaper import ContainerReaper, leftovers, orphans, owner_alive
 
 
 @given(st.text())
@@ -103,6 +103,30 @@ def test_reaper_removes_only_dead_owners_unless_everything() -> None:
     everything = ContainerReaper(client, everything=True, keep_instance="live").reap_dead_runs()
     assert [w for w in everything if w.startswith("container")] == [
         "container c-dead", "container c-stack"]
+
+
+class VanishingContainers(FakeCollection):
+    """The docker SDK's ``containers.list``: ids first, then one inspect per id.
+
+    A container another run removes between the two makes the SDK raise
+    ``NotFound`` unless ``ignore_removed`` is set; parallel runs (``-j``) hit
+    this in each other's setup reap and teardown.
+    """
+
+    def list(self, ignore_removed: bool = False, **_: Any) -> list[FakeResource]:
+        from docker.errors import NotFound
+
+        if not ignore_removed:
+            raise NotFound("No such container: removed by another run meanwhile")
+        return super().list()
+
+
+def test_reaper_survives_containers_removed_by_a_concurrent_run() -> None:
+    dead = {LABEL_MANAGED: "1", LABEL_INSTANCE: "dead", **owner(dead_pid(), None)}
+    client = FakeClient([], [FakeResource("n-dead", dict(dead))], [])
+    client.containers = VanishingContainers([FakeResource("c-dead", dict(dead))])
+    assert ContainerReaper(client).reap_dead_runs() == ["container c-dead", "network n-dead"]
+    assert leftovers(client) == ["container c-dead", "network n-dead"]
 
 
 class FakeImages:
