@@ -153,6 +153,48 @@ def merge_files(
     return merge(*sources)
 
 
+def starts_before_own_events(history: list[Event]) -> list[Event]:
+    """``history`` with each ``lifecycle start`` moved before its node's first own event.
+
+    The harness logs a start when the runtime says the process started; a
+    node may trace its first events before that (a container runs before
+    the engine's API call returns; a busy harness reads the clock late).
+    Checkers read "start" as "a new incarnation begins here", so a start
+    that follows the node's own first events would cut them off from it
+    (a subscriber's session, a broker's replayed state). An own event of the
+    node counts as the new incarnation's when nothing of the node lived
+    before it: no earlier start, or the node's last exit came first. Such a
+    start is moved to just before that event; every other event stays put.
+    """
+    moved: dict[int, float] = {}
+    alive: dict[str, bool] = {}
+    first_own: dict[str, int] = {}  # node -> index of its first own event while not alive
+    for index, event in enumerate(history):
+        if event.get("type") == "lifecycle":
+            node = str(event.get("target"))
+            what = event.get("event")
+            if what == "start":
+                early = first_own.pop(node, None)
+                if early is not None:
+                    moved[index] = history[early]["t"]
+                alive[node] = True
+            elif what == "exit":
+                alive[node] = False
+                first_own.pop(node, None)
+            continue
+        node = event.get("node")
+        if isinstance(node, str) and node != "harness" and not alive.get(node, False):
+            first_own.setdefault(node, index)
+    if not moved:
+        return history
+    fixed = [dict(event, t=moved[i]) if i in moved else event
+             for i, event in enumerate(history)]
+    # A moved start sorts before the event it precedes (ties keep list order).
+    order = sorted(range(len(fixed)),
+                   key=lambda i: (fixed[i]["t"], 0 if i in moved else 1, i))
+    return [fixed[i] for i in order]
+
+
 def write_jsonl(history: Iterable[Event], path: str | Path) -> None:
     """Write the history as JSON lines (``history.jsonl``), one event per line."""
     with Path(path).open("w", encoding="utf-8") as out:

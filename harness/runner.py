@@ -491,6 +491,7 @@ class ScenarioRun:
 
         stats = hist.ReadStats()
         events = hist.merge_files(sorted(self.trace_dir.glob("*.jsonl")), stats=stats)
+        events = hist.starts_before_own_events(events)
         lost = {Path(path).stem: n for path, n in stats.skipped_by_file.items() if n}
         # Torn lines (a SIGKILLed node) and garbage from a user's node are skipped and
         # counted per node; contracts that read those nodes become unknown (verdict.py).

@@ -36,6 +36,7 @@ import math
 import os
 import secrets
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -65,6 +66,27 @@ SNAPSHOT_MAX_AGE = 0.1  # seconds a container-status snapshot is trusted for pol
 def _substitute_python(argv: list[str]) -> list[str]:
     """``{python}`` (built-in roles) is the image's venv interpreter, ``python`` on PATH."""
     return ["python" if arg == "{python}" else arg for arg in argv]
+
+
+def engine_start_time(container: Any, called_at: float, returned_at: float) -> float:
+    """CLOCK_MONOTONIC of the engine's ``State.StartedAt`` for ``container``.
+
+    Docker records when it started the container's process; that wall-clock
+    time is mapped onto this process's monotonic clock and kept inside
+    ``[called_at, returned_at]`` (the call that started it), so an engine on
+    another host with a skewed clock cannot move a start outside the call.
+    Without a readable StartedAt, the call's start is the best lower bound:
+    a node's own first event must never precede its ``lifecycle start``.
+    """
+    started = None
+    with contextlib.suppress(Exception):
+        container.reload()
+        text = str(container.attrs["State"]["StartedAt"])
+        started = datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    if started is None or started <= 0:
+        return called_at
+    at = time.monotonic() - (time.time() - started)
+    return min(max(at, called_at), returned_at)
 
 
 class DockerRuntime(Runtime):
@@ -272,6 +294,7 @@ class DockerRuntime(Runtime):
         if spec.data_dir is not None:
             volumes[self._data_volume(spec.name).name] = {
                 "bind": str(spec.data_dir.resolve()), "mode": "rw"}
+        called_at = time.monotonic()
         container = self.client.containers.run(
             self.image,
             _substitute_python(spec.argv),
@@ -291,9 +314,11 @@ class DockerRuntime(Runtime):
             # dies on `stop` as it would as a local process (PID 1 would ignore it).
             init=True,
         )
-        # run(detach=True) returns once the engine has started the container:
-        # the node's true start, however long the start waited in the queue.
-        self._started_at[spec.name] = time.monotonic()
+        # run(detach=True) returns once the engine has started the container,
+        # and the node may have run (and traced) for a while by then: the true
+        # start is the engine's own StartedAt, however long it waited in the queue.
+        returned_at = time.monotonic()
+        self._started_at[spec.name] = engine_start_time(container, called_at, returned_at)
         return container
 
     def start_time(self, node: str) -> float | None:

@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.reaper import Reaper, process_start_time
-from harness.runtime.docker import DockerRuntime
+from harness.runtime.docker import DockerRuntime, engine_start_time
 from harness.runtime.docker_engine import (
     LABEL_INSTANCE,
     LABEL_MANAGED,
@@ -181,3 +181,38 @@ def test_addresses_need_setup_first() -> None:
     with pytest.raises(RuntimeError, match="setup"):
         rt.toxiproxy_url()
     rt.teardown()  # nothing set up: a no-op, never raises
+
+
+class StartedContainer:
+    """A container whose engine says it started at ``started_at`` (wall clock, RFC 3339)."""
+
+    def __init__(self, started_at: str) -> None:
+        self.attrs = {"State": {"StartedAt": started_at}}
+
+    def reload(self) -> None:
+        pass
+
+
+def rfc3339(wall: float) -> str:
+    import datetime as dt
+
+    stamp = dt.datetime.fromtimestamp(wall, dt.UTC)
+    return stamp.strftime("%Y-%m-%dT%H:%M:%S.%f") + "123Z"  # nanoseconds, as dockerd writes
+
+
+def test_engine_start_time_maps_startedat_into_the_call() -> None:
+    import time
+
+    now_wall, now_mono = time.time(), time.monotonic()
+    # The engine started it 0.3 s ago, inside a call that began 1 s ago.
+    at = engine_start_time(StartedContainer(rfc3339(now_wall - 0.3)), now_mono - 1.0, now_mono)
+    assert abs(at - (now_mono - 0.3)) < 0.05
+    # A skewed engine clock cannot move it outside the call.
+    early = engine_start_time(StartedContainer(rfc3339(now_wall - 60)), now_mono - 1.0, now_mono)
+    assert early == now_mono - 1.0
+    late = engine_start_time(StartedContainer(rfc3339(now_wall + 60)), now_mono - 1.0, now_mono)
+    assert late == now_mono
+    # Never started, or unreadable: the call's start, a lower bound.
+    for state in ("0001-01-01T00:00:00Z", "garbage"):
+        assert engine_start_time(StartedContainer(state), now_mono - 1.0, now_mono) == \
+            now_mono - 1.0
