@@ -50,6 +50,9 @@ REQUEST_EVENT_TYPES = frozenset({"invoke", "ok", "fail", "gave_up", "retry", "re
 INSTANT_FAULTS = frozenset({"start", "restart", "resume", "heal"})
 #: Faults that bring something back: judged on whether their target ran during the window.
 RECOVERY_FAULTS = frozenset({"start", "resume"})
+# A start that takes effect later than this after it applied gets a note
+# (coverage.slow_effects): the docker engine queues starts on a busy machine.
+SLOW_EFFECT_S = 0.5
 
 
 # -- node lifetimes ------------------------------------------------------------------------
@@ -408,6 +411,8 @@ def _one(i: int, fault: Any, faults: Sequence[Any], times: Sequence[tuple[float 
     until = _window_end(i, fault, at, revert, end, faults, times, lives)
     entry["at"], entry["until"] = round(at, 6), round(until, 6)
 
+    if fault.action in ("start", "restart"):
+        entry["effect_lag_s"] = _start_lag(fault.targets, at, lives)
     alive, dead_why = _alive(fault, at, until, lives, fault_links, links)
     entry["alive"] = alive
     in_flight = sum(1 for op in ops if op.node in relevant and op.invoked < at <= op.done)
@@ -446,6 +451,32 @@ def _one(i: int, fault: Any, faults: Sequence[Any], times: Sequence[tuple[float 
             parts.append(f"{total} bytes into {_names(moved)}")
         entry["why"] = f"{what}: " + ", ".join(parts)
     return _allowed(entry)
+
+
+def _start_lag(targets: Iterable[str], at: float, lives: Lifetimes) -> float | None:
+    """Seconds from a start's apply to its slowest target's ``lifecycle start`` (None: none)."""
+    lags = [started - at for node in targets
+            if (started := lives.next_start(node, at - 1e-6)) is not None]
+    return round(max(lags), 3) if lags else None
+
+
+def slow_effects(coverage: Mapping[str, Any], limit: float = SLOW_EFFECT_S) -> list[str]:
+    """A sentence per start that took effect more than ``limit`` after it was applied.
+
+    The docker engine queues container starts: on a busy machine a restart
+    "500 ms later" can leave a node down for two seconds, and a client whose
+    retries were sized for the schedule gives up. The verdict stands (it is
+    what happened); this says why the run differed from the schedule.
+    """
+    sentences = []
+    for entry in coverage.get("faults", []):
+        lag = entry.get("effect_lag_s")
+        if isinstance(lag, (int, float)) and lag > limit:
+            sentences.append(
+                f"fault #{entry['index']} ({entry['fault']} {_names(entry['target'])}) took "
+                f"effect {lag:.3f} s after it was applied: the runtime was slow to start it, "
+                f"so the outage was that much longer than scheduled")
+    return sentences
 
 
 def _allowed(entry: dict[str, Any]) -> dict[str, Any]:

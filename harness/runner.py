@@ -484,7 +484,7 @@ class ScenarioRun:
                           status: str = "complete") -> ScenarioOutcome:
         from harness import history as hist
         from harness.checkers import run_contract
-        from harness.coverage import fault_coverage
+        from harness.coverage import fault_coverage, slow_effects
         from harness.lifecycle import exit_records
         from harness.report.writer import write_reports
         from harness.verdict import account_for_lost_lines, decide
@@ -516,7 +516,7 @@ class ScenarioRun:
         decision = decide(self.scenario.expect, results, coverage["uncovered"], error)
         if status == "interrupted":
             decision.verdict = "error"
-        notes = list(self.notes)
+        notes = list(self.notes) + slow_effects(coverage)
         failed = self.failure.node if self.failure is not None else None
         notes += [e["sentence"] for e in exits
                   if e["cause"] in ("crashed", "exited") and e["node"] != failed]

@@ -225,3 +225,29 @@ def test_a_message_in_flight_across_the_fault_counts() -> None:
                ev(2.1, "worker-1", "task_received", task="v:0:1", seq=1)]
     (entry,) = fault_coverage(history, faults, ["worker-1"], links=links, end=3.0)["faults"]
     assert entry["hit"] is True and entry["messages"] == 1
+
+
+def test_a_slow_start_is_measured_and_noted() -> None:
+    from harness.coverage import slow_effects
+
+    history = [
+        {"t": 0.0, "node": "harness", "type": "lifecycle", "target": "q", "event": "start"},
+        {"t": 0.5, "node": "c", "type": "invoke", "op": "c:1", "body": "c:1"},
+        {"t": 1.0, "node": "harness", "type": "fault", "fault": "kill", "target": "q",
+         "phase": "apply", "index": 0, "targets": ["q"]},
+        {"t": 1.01, "node": "harness", "type": "lifecycle", "target": "q", "event": "exit",
+         "code": -9},
+        {"t": 1.5, "node": "harness", "type": "fault", "fault": "start", "target": "q",
+         "phase": "apply", "index": 1, "targets": ["q"]},
+        {"t": 2.95, "node": "harness", "type": "lifecycle", "target": "q", "event": "start"},
+        {"t": 3.0, "node": "c", "type": "ok", "op": "c:1"},
+    ]
+    faults = [Fault(at=1, action="kill", targets=["q"]),
+              Fault(at=1.5, action="start", targets=["q"])]
+    coverage = fault_coverage(history, faults, ["c"], end=4.0)
+    assert "effect_lag_s" not in coverage["faults"][0]
+    assert coverage["faults"][1]["effect_lag_s"] == 1.45
+    notes = slow_effects(coverage)
+    assert len(notes) == 1 and "fault #1 (start q) took effect 1.450 s" in notes[0]
+    history[5]["t"] = 1.7
+    assert slow_effects(fault_coverage(history, faults, ["c"], end=4.0)) == []
