@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +23,7 @@ from typing import Protocol, TypeVar
 
 import zmq
 
+from harness.ports import reserve_port
 from patterns.common.lru_queue import LruQueue
 from patterns.lazy_pirate.client import LazyPirateClient
 
@@ -33,16 +33,15 @@ REPO = Path(__file__).resolve().parents[2]
 # -- addresses and waits --------------------------------------------------------
 
 
+# Ports handed to tests stay reserved for the life of the test process (the
+# kernel drops the byte locks when it exits): under pytest-xdist, a port that
+# was merely free a moment ago could be picked by a sibling worker's runtime.
+_TEST_PORTS = object()
+
+
 def free_ports(n: int) -> list[int]:
-    """``n`` distinct loopback ports that were free a moment ago (bound together, released)."""
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
+    """``n`` distinct loopback ports, free now and reserved (harness.ports) until we exit."""
+    return [reserve_port(_TEST_PORTS) for _ in range(n)]
 
 
 def free_port() -> int:
