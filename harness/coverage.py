@@ -50,8 +50,8 @@ REQUEST_EVENT_TYPES = frozenset({"invoke", "ok", "fail", "gave_up", "retry", "re
 INSTANT_FAULTS = frozenset({"start", "restart", "resume", "heal"})
 #: Faults that bring something back: judged on whether their target ran during the window.
 RECOVERY_FAULTS = frozenset({"start", "resume"})
-# A start that takes effect later than this after it applied gets a note
-# (coverage.slow_effects): the docker engine queues starts on a busy machine.
+#: A start that takes effect later than this after it applied gets a note
+#: (:func:`slow_effects`): the docker engine queues starts on a busy machine.
 SLOW_EFFECT_S = 0.5
 
 
